@@ -1,0 +1,107 @@
+# Image of the manager, for `make deploy`.
+IMG ?= controller:latest
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+ROOT := $(shell pwd)
+LOCALBIN ?= $(ROOT)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+KUBECTL ?= $(LOCALBIN)/kubectl
+# Test settings: envtest finds the control plane where hack/tools.sh keeps it.
+GO_TEST_FLAGS ?= -count=1
+E2E_TIMEOUT ?= 40m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: verify-generated
+verify-generated: $(CONTROLLER_GEN) ## Fail when a generated file is out of date.
+	hack/verify-generated.sh
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: test
+test: verify-generated vet test-unit test-e2e ## Run every test: unit, envtest integration and end-to-end.
+
+.PHONY: test-crds
+test-crds: $(CONTROLLER_GEN) ## Generate the prometheus-operator CRDs the tests install, from the API types in go.mod.
+	$(CONTROLLER_GEN) crd paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 \
+		output:crd:dir=$(LOCALBIN)/crds/monitoring
+
+.PHONY: test-unit
+test-unit: tools test-crds ## Unit and envtest integration tests (real kube-apiserver and etcd).
+	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/...
+
+.PHONY: test-e2e
+test-e2e: tools test-crds build ## End-to-end tests on a local cluster with simulated nodes.
+	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" go test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/... -v -ginkgo.v
+
+.PHONY: tools
+tools: ## Build every tool and control-plane binary that is missing (cached after the first run).
+	hack/tools.sh all
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager binary.
+	go build -o $(LOCALBIN)/manager .
+
+.PHONY: run
+run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
+	go run . --metrics-bind-address=0 --health-probe-bind-address=:8081
+
+.PHONY: demo
+demo: tools build ## Start a local cluster, run the operator and walk through what it does.
+	hack/demo.sh
+
+##@ Deployment
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) $(KUBECTL) ## Install the CRD into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) $(KUBECTL) ## Remove the CRD (and with it every DashStream).
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) $(KUBECTL) ## Deploy the operator image IMG to the cluster.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) $(KUBECTL) ## Remove the operator from the cluster.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+$(CONTROLLER_GEN):
+	hack/tools.sh controller-gen
+
+$(KUSTOMIZE):
+	hack/tools.sh kustomize
+
+$(KUBECTL):
+	hack/tools.sh kube

@@ -1,0 +1,156 @@
+// Package controllers holds the DashStream reconciler: it applies a
+// DashStream's children with server-side apply and reports their state.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/policy"
+	"github.com/dashflow/dashstream-operator/internal/render"
+)
+
+// Log verbosity levels, named so that a call says why it is quiet.
+const (
+	// levelDebug is for routine decisions: what was applied, what was skipped.
+	levelDebug = 1
+)
+
+// DashStreamReconciler makes each DashStream's Deployment, Service,
+// PodDisruptionBudget and PrometheusRule match its spec, and reports their
+// state in the DashStream's status.
+type DashStreamReconciler struct {
+	client.Client
+
+	// Scheme maps Go types to API kinds.
+	Scheme *runtime.Scheme
+	// Recorder emits the Events users see in kubectl describe.
+	Recorder recorder.EventRecorder
+
+	// controller lets the reconciler add the PrometheusRule watch once
+	// that CRD exists, without a restart.
+	controller controller.Controller
+	cache      cache.Cache
+	ruleWatch  sync.Once
+}
+
+// +kubebuilder:rbac:groups=streaming.dashflow.io,resources=dashstreams,verbs=get;list;watch
+// +kubebuilder:rbac:groups=streaming.dashflow.io,resources=dashstreams/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=prometheusrules,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one DashStream's children in line with its spec.
+func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ds := &streamingv1alpha1.DashStream{}
+	if err := r.Get(ctx, req.NamespacedName, ds); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	// Children are owned by the DashStream: the garbage collector removes
+	// them, so a DashStream being deleted needs nothing from us.
+	if !ds.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	// Observe: what exists now, before anything is written.
+	obs, err := r.observe(ctx, ds)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// Correct replica drift loudly, then apply every child.
+	r.reportDrift(ctx, ds, obs.deployment)
+
+	res := r.applyChildren(ctx, ds)
+
+	// Status last, written only when it changed.
+	if err := r.writeStatus(ctx, ds, obs, res); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	return ctrl.Result{}, res.err
+}
+
+// observation is what the reconciler read before writing.
+type observation struct {
+	deployment     *appsv1.Deployment
+	missingSecrets []secretUse
+	autoscalers    []string
+}
+
+func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha1.DashStream) (*observation, error) {
+	obs := &observation{}
+
+	dep := &appsv1.Deployment{}
+	key := client.ObjectKey{Namespace: ds.Namespace, Name: render.ServerObjectName(ds.Name)}
+	switch err := r.Get(ctx, key, dep); {
+	case err == nil:
+		obs.deployment = dep
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("get Deployment %s: %w", key.Name, err)
+	}
+
+	missing, err := r.missingSecrets(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	obs.missingSecrets = missing
+
+	hpas, err := r.autoscalersTargeting(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	obs.autoscalers = hpas
+
+	return obs, nil
+}
+
+// reportDrift records, as an Event, a log line and a metric, that someone
+// changed the Deployment's replicas; the apply that follows restores them.
+func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, dep *appsv1.Deployment) {
+	want := policy.DesiredReplicas(ds)
+	if dep == nil || dep.Spec.Replicas == nil || *dep.Spec.Replicas == want {
+		return
+	}
+
+	got := *dep.Spec.Replicas
+	log.FromContext(ctx).Info("Restoring Deployment replicas changed outside the DashStream",
+		"deployment", dep.Name, "found", got, "restoring", want, "backplaneMode", policy.Mode(ds))
+	r.Recorder.Eventf(ds, dep, "Warning", ReasonReplicasReverted, "RestoreReplicas",
+		"Deployment %s was scaled to %d outside the DashStream; restored to %d. %s",
+		dep.Name, got, want, scaleAdvice(ds))
+	driftCorrections.WithLabelValues("replicas").Inc()
+}
+
+// SetupWithManager registers the reconciler and its watches.
+func (r *DashStreamReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := indexSecretRefs(context.Background(), mgr); err != nil {
+		return err
+	}
+
+	c, err := r.builder(mgr).Build(r)
+	if err != nil {
+		return fmt.Errorf("build DashStream controller: %w", err)
+	}
+	r.controller, r.cache = c, mgr.GetCache()
+
+	return nil
+}

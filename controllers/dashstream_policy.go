@@ -1,0 +1,25 @@
+package controllers
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/policy"
+)
+
+// ReasonReplicasReverted is the Event reason for a replica count the
+// operator restored after someone changed it.
+const ReasonReplicasReverted = "ReplicasReverted"
+
+// scaleAdvice tells a user how to change the replica count for real.
+func scaleAdvice(ds *streamingv1alpha1.DashStream) string {
+	if policy.Pinned(ds) {
+		return policy.PinnedReason(ds)
+	}
+
+	return "Change spec.replicas on the DashStream instead."
+}
+
+func targetsDeployment(ref autoscalingv2.CrossVersionObjectReference, deployment string) bool {
+	return policy.TargetsDeployment(ref.APIVersion, ref.Kind, ref.Name, deployment)
+}

@@ -1,0 +1,164 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/policy"
+	"github.com/dashflow/dashstream-operator/internal/render"
+)
+
+// writeStatus computes ds's status from what was observed and applied, and
+// writes it only when it differs from what is stored. A conflict means a
+// newer DashStream is on its way; that reconcile will write instead.
+func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	obs *observation, res applyResult) error {
+	before := ds.DeepCopy()
+
+	s := &ds.Status
+	s.ObservedGeneration = ds.Generation
+	s.BackplaneMode = policy.Mode(ds)
+	s.DeploymentName = render.ServerObjectName(ds.Name)
+	s.Replicas, s.ReadyReplicas = 0, 0
+	if d := obs.deployment; d != nil {
+		s.Replicas, s.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
+	}
+
+	for _, c := range conditions(ds, obs, res) {
+		c.ObservedGeneration = ds.Generation
+		meta.SetStatusCondition(&s.Conditions, c)
+	}
+
+	if equality.Semantic.DeepEqual(before.Status, ds.Status) {
+		return nil
+	}
+
+	err := r.Status().Patch(ctx, ds, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		log.FromContext(ctx).V(levelDebug).Info("DashStream changed while writing status; a newer reconcile follows")
+
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+
+	return nil
+}
+
+// conditions derives every condition from one observation, so they never
+// contradict each other: Stalled wins over Reconciling, and Ready needs
+// neither.
+func conditions(ds *streamingv1alpha1.DashStream, obs *observation, res applyResult) []metav1.Condition {
+	stalled := stalledCondition(obs, res)
+	reconciling := reconcilingCondition(ds, obs.deployment)
+	if stalled.Status == metav1.ConditionTrue {
+		reconciling = condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionFalse,
+			stalled.Reason, "Progress is blocked; see the Stalled condition")
+	}
+
+	return []metav1.Condition{
+		readyCondition(stalled, reconciling),
+		reconciling,
+		stalled,
+		autoscalerCondition(ds, obs.autoscalers),
+		res.monitoring,
+	}
+}
+
+func stalledCondition(obs *observation, res applyResult) metav1.Condition {
+	if len(obs.missingSecrets) > 0 {
+		var parts []string
+		for _, u := range obs.missingSecrets {
+			parts = append(parts, fmt.Sprintf("%s (from %s)", u.ref.Name, u.field))
+		}
+
+		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue, streamingv1alpha1.ReasonSecretNotFound,
+			fmt.Sprintf("Secret not found in the DashStream's namespace: %s. Create it; the server "+
+				"starts once it exists", strings.Join(parts, ", ")))
+	}
+	if res.failed != "" {
+		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue, streamingv1alpha1.ReasonApplyFailed,
+			fmt.Sprintf("The API server refused the %s: %v", res.failed, res.err))
+	}
+	if c := deploymentCondition(obs.deployment, appsv1.DeploymentProgressing); c != nil &&
+		c.Reason == "ProgressDeadlineExceeded" {
+		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue,
+			streamingv1alpha1.ReasonProgressDeadlineExceeded, c.Message)
+	}
+
+	return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionFalse, streamingv1alpha1.ReasonNotStalled,
+		"Nothing blocks progress")
+}
+
+func reconcilingCondition(ds *streamingv1alpha1.DashStream, d *appsv1.Deployment) metav1.Condition {
+	want := policy.DesiredReplicas(ds)
+	switch {
+	case d == nil:
+		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+			"Creating the Deployment")
+	case d.Status.ObservedGeneration < d.Generation || d.Spec.Replicas == nil || *d.Spec.Replicas != want:
+		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+			"Waiting for the Deployment controller to see the latest spec")
+	case d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want || d.Status.Replicas > want:
+		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+			fmt.Sprintf("Rolling out: %d of %d pods updated, %d available",
+				d.Status.UpdatedReplicas, want, d.Status.AvailableReplicas))
+	}
+
+	return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionFalse, streamingv1alpha1.ReasonReconciled,
+		fmt.Sprintf("%d of %d pods updated and available", d.Status.AvailableReplicas, want))
+}
+
+func readyCondition(stalled, reconciling metav1.Condition) metav1.Condition {
+	switch {
+	case stalled.Status == metav1.ConditionTrue:
+		return condition(streamingv1alpha1.ConditionReady, metav1.ConditionFalse, stalled.Reason, stalled.Message)
+	case reconciling.Status == metav1.ConditionTrue:
+		return condition(streamingv1alpha1.ConditionReady, metav1.ConditionFalse,
+			streamingv1alpha1.ReasonDeploymentUnavailable, reconciling.Message)
+	}
+
+	return condition(streamingv1alpha1.ConditionReady, metav1.ConditionTrue, streamingv1alpha1.ReasonAvailable,
+		reconciling.Message)
+}
+
+func autoscalerCondition(ds *streamingv1alpha1.DashStream, hpas []string) metav1.Condition {
+	if len(hpas) == 0 {
+		return condition(streamingv1alpha1.ConditionAutoscalerConflict, metav1.ConditionFalse,
+			streamingv1alpha1.ReasonNoConflict, "No HorizontalPodAutoscaler targets a pinned Deployment")
+	}
+
+	return condition(streamingv1alpha1.ConditionAutoscalerConflict, metav1.ConditionTrue,
+		streamingv1alpha1.ReasonHPATargetsPinnedDeployment,
+		fmt.Sprintf("HorizontalPodAutoscaler %s targets Deployment %s, which stays at 1 replica; "+
+			"delete the autoscaler or set spec.backplane.mode to PerPodConsumerGroup or Broadcast",
+			strings.Join(hpas, ", "), render.ServerObjectName(ds.Name)))
+}
+
+func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
+	if d == nil {
+		return nil
+	}
+	for i := range d.Status.Conditions {
+		if d.Status.Conditions[i].Type == t {
+			return &d.Status.Conditions[i]
+		}
+	}
+
+	return nil
+}
+
+func condition(t string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg}
+}
