@@ -35,6 +35,11 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when a generated file is out of date.
 	hack/verify-generated.sh
+	go run ./hack/gen-alerts -check
+
+.PHONY: generate-alerts
+generate-alerts: ## Write the plain rule file and docs/{alerts,metrics}.md from internal/alerts.
+	go run ./hack/gen-alerts
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -53,8 +58,9 @@ test-crds: $(CONTROLLER_GEN) ## Generate the prometheus-operator CRDs the tests 
 		output:crd:dir=$(LOCALBIN)/crds/monitoring
 
 .PHONY: test-unit
-test-unit: tools test-crds ## Unit and envtest integration tests (real kube-apiserver and etcd).
-	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/...
+test-unit: tools test-crds ## Unit and envtest integration tests (real kube-apiserver and etcd, promtool).
+	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" PROMTOOL="$(LOCALBIN)/promtool" \
+		go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/...
 
 .PHONY: test-e2e
 test-e2e: tools test-crds build ## End-to-end tests on a local cluster with simulated nodes.
