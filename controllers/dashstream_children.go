@@ -10,12 +10,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/alerts"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
+
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;patch;delete
 
 // applyResult is what applying the children produced, for status.
 type applyResult struct {
@@ -25,6 +29,8 @@ type applyResult struct {
 	failed string
 	// monitoring is the MonitoringReady condition to report.
 	monitoring metav1.Condition
+	// serviceMonitor is the ServiceMonitorReady condition to report.
+	serviceMonitor metav1.Condition
 }
 
 // applyChildren applies every child of ds. A failing child does not stop
@@ -47,6 +53,7 @@ func (r *DashStreamReconciler) applyChildren(ctx context.Context, ds *streamingv
 	}
 
 	res.monitoring = r.applyPrometheusRule(ctx, ds)
+	res.serviceMonitor = r.applyServiceMonitor(ctx, ds)
 
 	return res
 }
@@ -72,27 +79,21 @@ func (r *DashStreamReconciler) applyPDB(ctx context.Context, ds *streamingv1alph
 
 // applyPrometheusRule writes the alert rules, or removes them when
 // disabled. A missing CRD is a state to report, not an error to retry: the
-// CRD watch brings the DashStream back once it is installed.
-func (r *DashStreamReconciler) applyPrometheusRule(ctx context.Context, ds *streamingv1alpha1.DashStream) metav1.Condition {
+// CRD watch brings the DashStream back once it is installed. Rules that
+// fail validation are not written, so rules already in place keep working.
+func (r *DashStreamReconciler) applyPrometheusRule(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) metav1.Condition {
 	if !render.PrometheusRuleEnabled(ds) {
-		err := r.deleteOwned(ctx, ds, emptyRule(ds))
-		if err != nil && !meta.IsNoMatchError(err) {
-			return monitoringCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonRuleApplyFailed,
-				fmt.Sprintf("Could not delete the PrometheusRule: %v", err))
-		}
-
-		return monitoringCondition(metav1.ConditionTrue, streamingv1alpha1.ReasonMonitoringDisabled,
-			"spec.monitoring.prometheusRule.enabled is false; no alert rules are generated")
+		return r.deletePrometheusRule(ctx, ds)
 	}
 
 	rule, err := render.PrometheusRule(ds)
-	if err == nil {
-		err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(rule),
-			client.FieldOwner(render.FieldManager), client.ForceOwnership)
+	if err != nil {
+		return invalidRulesCondition(err)
 	}
 
-	switch {
-	case meta.IsNoMatchError(err) || isNoResource(err):
+	switch err := r.applyUnstructured(ctx, rule); {
+	case crdMissing(err):
 		log.FromContext(ctx).V(levelDebug).Info("PrometheusRule CRD not installed; skipping alert rules")
 
 		return monitoringCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonPrometheusRuleCRDMissing,
@@ -109,6 +110,90 @@ func (r *DashStreamReconciler) applyPrometheusRule(ctx context.Context, ds *stre
 		fmt.Sprintf("PrometheusRule %s holds the alert rules", rule.GetName()))
 }
 
+func (r *DashStreamReconciler) deletePrometheusRule(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) metav1.Condition {
+	err := r.deleteOwned(ctx, ds, emptyMonitoringObject(ds, monitoringv1.PrometheusRuleKind))
+	if err != nil && !crdMissing(err) {
+		return monitoringCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonRuleApplyFailed,
+			fmt.Sprintf("Could not delete the PrometheusRule: %v", err))
+	}
+
+	return monitoringCondition(metav1.ConditionTrue, streamingv1alpha1.ReasonMonitoringDisabled,
+		"spec.monitoring.prometheusRule.enabled is false; no alert rules are generated")
+}
+
+// invalidRulesCondition reports rules the renderer refused. The defaults
+// are named because a threshold left unset can be what conflicts.
+func invalidRulesCondition(err error) metav1.Condition {
+	if !errors.Is(err, render.ErrInvalidRules) {
+		return monitoringCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonRuleApplyFailed,
+			fmt.Sprintf("Could not render the PrometheusRule: %v", err))
+	}
+
+	d := alerts.DefaultThresholds
+
+	return monitoringCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonRuleInvalid,
+		fmt.Sprintf("The alert rules were not written, and rules already in place are unchanged: %v. "+
+			"Unset thresholds default to lagOffsetAgeSeconds %d, partitionStaleWarningSeconds %d and "+
+			"partitionStaleCriticalSeconds %d", err, d.LagOffsetAgeSeconds, d.PartitionStaleWarningSeconds,
+			d.PartitionStaleCriticalSeconds))
+}
+
+// applyServiceMonitor has Prometheus scrape the server, or removes the
+// ServiceMonitor when disabled. Its CRD is handled like the PrometheusRule's:
+// while it is missing the condition says so, and the CRD watch applies the
+// ServiceMonitor once it is installed.
+func (r *DashStreamReconciler) applyServiceMonitor(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) metav1.Condition {
+	if !render.ServiceMonitorEnabled(ds) {
+		return r.deleteServiceMonitor(ctx, ds)
+	}
+
+	sm, err := render.ServiceMonitor(ds)
+	if err != nil {
+		return scrapeCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonServiceMonitorInvalid,
+			fmt.Sprintf("The ServiceMonitor was not written, and one already in place is unchanged: %v", err))
+	}
+
+	switch err := r.applyUnstructured(ctx, sm); {
+	case crdMissing(err):
+		log.FromContext(ctx).V(levelDebug).Info("ServiceMonitor CRD not installed; skipping the ServiceMonitor")
+
+		return scrapeCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonServiceMonitorCRDMissing,
+			"The ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed, so nothing has Prometheus "+
+				"scrape the server and its alerts cannot fire; the ServiceMonitor appears once the CRD is "+
+				"installed, with no restart needed")
+	case err != nil:
+		return scrapeCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonServiceMonitorApplyFailed,
+			fmt.Sprintf("The API server refused ServiceMonitor %s: %v", sm.GetName(), err))
+	}
+
+	r.watchServiceMonitorsOnce(ctx)
+
+	return scrapeCondition(metav1.ConditionTrue, streamingv1alpha1.ReasonServiceMonitorApplied,
+		fmt.Sprintf("ServiceMonitor %s has Prometheus scrape %s on port %s of Service %s",
+			sm.GetName(), render.MetricsPath, render.PortName, render.ServerObjectName(ds.Name)))
+}
+
+func (r *DashStreamReconciler) deleteServiceMonitor(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) metav1.Condition {
+	err := r.deleteOwned(ctx, ds, emptyMonitoringObject(ds, monitoringv1.ServiceMonitorsKind))
+	if err != nil && !crdMissing(err) {
+		return scrapeCondition(metav1.ConditionFalse, streamingv1alpha1.ReasonServiceMonitorApplyFailed,
+			fmt.Sprintf("Could not delete the ServiceMonitor: %v", err))
+	}
+
+	return scrapeCondition(metav1.ConditionTrue, streamingv1alpha1.ReasonServiceMonitorDisabled,
+		"spec.monitoring.serviceMonitor.enabled is false; no ServiceMonitor is generated")
+}
+
+// applyUnstructured applies a rendered prometheus-operator object with
+// server-side apply, under the operator's field manager.
+func (r *DashStreamReconciler) applyUnstructured(ctx context.Context, obj *unstructured.Unstructured) error {
+	return r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+		client.FieldOwner(render.FieldManager), client.ForceOwnership)
+}
+
 // deleteOwned deletes obj if it exists and ds controls it; anything else of
 // that name belongs to someone else and is left alone.
 func (r *DashStreamReconciler) deleteOwned(ctx context.Context, ds *streamingv1alpha1.DashStream, obj client.Object) error {
@@ -123,16 +208,30 @@ func (r *DashStreamReconciler) deleteOwned(ctx context.Context, ds *streamingv1a
 	return client.IgnoreNotFound(r.Delete(ctx, obj))
 }
 
-func emptyRule(ds *streamingv1alpha1.DashStream) *metav1.PartialObjectMetadata {
+// emptyMonitoringObject names ds's prometheus-operator child of kind, as
+// metadata only, for a lookup or a delete.
+func emptyMonitoringObject(ds *streamingv1alpha1.DashStream, kind string) *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusRuleKind))
+	m.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(kind))
 	m.Namespace, m.Name = ds.Namespace, render.ServerObjectName(ds.Name)
 
 	return m
 }
 
 func monitoringCondition(status metav1.ConditionStatus, reason, msg string) metav1.Condition {
-	return metav1.Condition{Type: streamingv1alpha1.ConditionMonitoringReady, Status: status, Reason: reason, Message: msg}
+	return metav1.Condition{Type: streamingv1alpha1.ConditionMonitoringReady, Status: status, Reason: reason,
+		Message: msg}
+}
+
+func scrapeCondition(status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: streamingv1alpha1.ConditionServiceMonitorReady, Status: status, Reason: reason,
+		Message: msg}
+}
+
+// crdMissing reports that the object's kind is not served: its CRD is not
+// installed, or was just deleted.
+func crdMissing(err error) bool {
+	return meta.IsNoMatchError(err) || isNoResource(err)
 }
 
 // isNoResource reports a 404 for the whole resource type, which the API

@@ -95,8 +95,11 @@ func operatorMetrics() []Metric {
 			Help:       "Requests the DashStream admission webhooks denied, by kind of request.",
 			ExportedBy: ExporterOperator, Planned: true},
 		{Name: "dashstream_dashstreams", Type: Gauge, Labels: []string{"backplane_mode", "ready"},
-			Help:       "The number of DashStreams, by backplane mode and whether they are Ready.",
-			ExportedBy: ExporterOperator, Planned: true},
+			Help: "The number of DashStreams, by backplane mode in force (None, PerPodConsumerGroup, " +
+				"Broadcast) and the status of their Ready condition (True, False, Unknown), counted " +
+				"from the operator's cache at scrape time; every combination is exported, zeros included. " +
+				"Every manager replica exports it, leader or not, so aggregate with max, not sum.",
+			ExportedBy: ExporterOperator},
 	}
 }
 
