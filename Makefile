@@ -25,8 +25,8 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+manifests: $(CONTROLLER_GEN) ## Generate the CRD, RBAC and webhook manifests.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
@@ -77,8 +77,8 @@ build: ## Build the manager binary.
 	go build -o $(LOCALBIN)/manager .
 
 .PHONY: run
-run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
-	go run . --metrics-bind-address=0 --health-probe-bind-address=:8081
+run: manifests generate ## Run the manager, without its webhooks, against the cluster of the current kubeconfig.
+	go run . --metrics-bind-address=0 --health-probe-bind-address=:8081 --webhooks=false
 
 .PHONY: demo
 demo: tools build ## Start a local cluster, run the operator and walk through what it does.

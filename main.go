@@ -1,5 +1,6 @@
 // Command manager runs the DashStream operator: the DashStream controller,
-// its metrics and health endpoints, and leader election.
+// the admission webhooks and their certificate, metrics and health
+// endpoints, and leader election.
 package main
 
 import (
@@ -27,6 +28,7 @@ type options struct {
 	probeAddr     string
 	secureMetrics bool
 	leaderElect   bool
+	webhooks      webhookOptions
 	zap           zap.Options
 }
 
@@ -39,6 +41,7 @@ func main() {
 		"Serve metrics over HTTPS, to callers authenticated and authorized by the API server.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader, so only one of several manager replicas reconciles.")
+	o.webhooks.bindFlags(flag.CommandLine)
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 
@@ -73,6 +76,14 @@ func run(o options) error {
 		Recorder: mgr.GetEventRecorder("dashstream-operator"),
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+
+	if err := controllers.RegisterDashStreamMetrics(mgr.GetCache()); err != nil {
+		return err
+	}
+
+	if err := setupWebhooks(mgr, o.webhooks); err != nil {
 		return err
 	}
 

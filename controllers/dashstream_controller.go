@@ -4,8 +4,10 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +23,10 @@ import (
 	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
+
+// conflictRetry is how soon a reconcile whose status write lost a race runs
+// again, by then with the newer DashStream in the cache.
+const conflictRetry = 200 * time.Millisecond
 
 // Log verbosity levels, named so that a call says why it is quiet.
 const (
@@ -44,6 +50,8 @@ type DashStreamReconciler struct {
 	controller controller.Controller
 	cache      cache.Cache
 	ruleWatch  sync.Once
+	// monitorWatch adds the ServiceMonitor watch the same way.
+	monitorWatch sync.Once
 }
 
 // +kubebuilder:rbac:groups=streaming.dashflow.io,resources=dashstreams,verbs=get;list;watch
@@ -60,14 +68,20 @@ type DashStreamReconciler struct {
 // Reconcile brings one DashStream's children in line with its spec.
 func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ds := &streamingv1alpha1.DashStream{}
-	if err := r.Get(ctx, req.NamespacedName, ds); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	err := r.Get(ctx, req.NamespacedName, ds)
+	if client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("get DashStream: %w", err)
 	}
 
-	// Children are owned by the DashStream: the garbage collector removes
-	// them, so a DashStream being deleted needs nothing from us.
-	if !ds.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+	// Children are owned by the DashStream and the garbage collector removes
+	// them; a deleted DashStream leaves only the namespace label to settle.
+	if err != nil || !ds.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.syncNamespaceLabel(ctx, req.Namespace)
+	}
+
+	// Mark the namespace for the HPA webhook before anything can scale.
+	if err := r.syncNamespaceLabel(ctx, ds.Namespace); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	// Observe: what exists now, before anything is written.
@@ -82,7 +96,11 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	res := r.applyChildren(ctx, ds)
 
 	// Status last, written only when it changed.
-	if err := r.writeStatus(ctx, ds, obs, res); err != nil {
+	err = r.writeStatus(ctx, ds, obs, res)
+	if errors.Is(err, errStatusConflict) {
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,9 +19,15 @@ import (
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
 
+// errStatusConflict says the status write lost a race with another write
+// of the DashStream; the reconcile is retried with a fresh copy.
+var errStatusConflict = errors.New("DashStream changed while its status was written")
+
 // writeStatus computes ds's status from what was observed and applied, and
-// writes it only when it differs from what is stored. A conflict means a
-// newer DashStream is on its way; that reconcile will write instead.
+// writes it only when it differs from what is stored. A conflict returns
+// errStatusConflict: the cache held an older DashStream, and since status
+// and metadata writes do not pass the generation predicate, only a requeue
+// brings the newer one back.
 func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1alpha1.DashStream,
 	obs *observation, res applyResult) error {
 	before := ds.DeepCopy()
@@ -44,10 +51,13 @@ func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1a
 	}
 
 	err := r.Status().Patch(ctx, ds, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		log.FromContext(ctx).V(levelDebug).Info("DashStream changed while writing status; a newer reconcile follows")
-
+	if apierrors.IsNotFound(err) {
 		return nil
+	}
+	if apierrors.IsConflict(err) {
+		log.FromContext(ctx).V(levelDebug).Info("DashStream changed while writing status; retrying")
+
+		return errStatusConflict
 	}
 	if err != nil {
 		return fmt.Errorf("write status: %w", err)
@@ -73,6 +83,7 @@ func conditions(ds *streamingv1alpha1.DashStream, obs *observation, res applyRes
 		stalled,
 		autoscalerCondition(ds, obs.autoscalers),
 		res.monitoring,
+		res.serviceMonitor,
 	}
 }
 

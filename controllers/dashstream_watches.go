@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -32,6 +33,8 @@ const (
 	secretRefIndex = "spec.secretRefs"
 	// PrometheusRuleCRD is the CRD whose arrival turns on alert rules.
 	PrometheusRuleCRD = "prometheusrules.monitoring.coreos.com"
+	// ServiceMonitorCRD is the CRD whose arrival turns on scraping.
+	ServiceMonitorCRD = "servicemonitors.monitoring.coreos.com"
 )
 
 // builder declares every watch. Children are watched through a cache that
@@ -46,10 +49,12 @@ func (r *DashStreamReconciler) builder(mgr ctrl.Manager) *builder.Builder {
 		Owns(&policyv1.PodDisruptionBudget{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.inNamespaceNamed),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{},
 			handler.EnqueueRequestsFromMapFunc(r.everyDashStream),
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-				return o.GetName() == PrometheusRuleCRD
+				return o.GetName() == PrometheusRuleCRD || o.GetName() == ServiceMonitorCRD
 			})))
 }
 
@@ -57,18 +62,31 @@ func (r *DashStreamReconciler) builder(mgr ctrl.Manager) *builder.Builder {
 // applied, so their drift is corrected; before the CRD exists such a watch
 // could not start.
 func (r *DashStreamReconciler) watchRulesOnce(ctx context.Context) {
+	r.watchOwnedOnce(ctx, &r.ruleWatch, monitoringv1.PrometheusRuleKind)
+}
+
+// watchServiceMonitorsOnce does for ServiceMonitors what watchRulesOnce
+// does for PrometheusRules.
+func (r *DashStreamReconciler) watchServiceMonitorsOnce(ctx context.Context) {
+	r.watchOwnedOnce(ctx, &r.monitorWatch, monitoringv1.ServiceMonitorsKind)
+}
+
+// watchOwnedOnce watches, as metadata, the monitoring.coreos.com objects
+// of kind that a DashStream controls; once guards against a second watch.
+func (r *DashStreamReconciler) watchOwnedOnce(ctx context.Context, once *sync.Once, kind string) {
 	if r.controller == nil || r.cache == nil {
 		return
 	}
 
-	r.ruleWatch.Do(func() {
-		rule := &metav1.PartialObjectMetadata{}
-		rule.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusRuleKind))
+	once.Do(func() {
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(kind))
 		owner := handler.EnqueueRequestForOwner(r.Scheme, r.RESTMapper(), &streamingv1alpha1.DashStream{},
 			handler.OnlyControllerOwner())
 
-		if err := r.controller.Watch(source.Kind(r.cache, client.Object(rule), owner)); err != nil {
-			log.FromContext(ctx).Error(err, "Could not watch PrometheusRules; their drift is corrected on the next resync")
+		if err := r.controller.Watch(source.Kind(r.cache, client.Object(obj), owner)); err != nil {
+			log.FromContext(ctx).Error(err,
+				"Could not watch owned objects; their drift is corrected on the next resync", "kind", kind)
 		}
 	})
 }
@@ -97,6 +115,12 @@ func (r *DashStreamReconciler) forSecret(ctx context.Context, o client.Object) [
 
 func (r *DashStreamReconciler) inNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.requests(ctx, client.InNamespace(o.GetNamespace()))
+}
+
+// inNamespaceNamed maps a namespace whose labels changed (say, someone
+// removed the one the HPA webhook selects) to the DashStreams in it.
+func (r *DashStreamReconciler) inNamespaceNamed(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.requests(ctx, client.InNamespace(o.GetName()))
 }
 
 func (r *DashStreamReconciler) everyDashStream(ctx context.Context, _ client.Object) []reconcile.Request {

@@ -17,8 +17,10 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/dashflow/dashstream-operator/controllers"
+	"github.com/dashflow/dashstream-operator/internal/admission"
 )
 
 // resyncPeriod is short so that the idle test sees the operator resync
@@ -52,6 +54,11 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		// The generated webhook configuration, pointed by envtest at the
+		// manager's webhook server below with a certificate of its own.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join("..", "config", "webhook", "manifests.yaml")},
+		},
 	}
 
 	cfg, err = testEnv.Start()
@@ -68,16 +75,25 @@ var _ = AfterSuite(func() {
 	Expect(testEnv.Stop()).To(Succeed())
 })
 
-// startManager runs the operator's reconciler in-process, configured as
-// main.go configures it, against the envtest API server.
+// startManager runs the operator's reconciler and admission webhooks
+// in-process, configured as main.go configures them, against the envtest
+// API server.
 func startManager() {
 	sync := resyncPeriod
+	hooks := testEnv.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   cache.Options{ByObject: controllers.CacheByObject(), SyncPeriod: &sync},
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: hooks.LocalServingHost, Port: hooks.LocalServingPort, CertDir: hooks.LocalServingCertDir,
+		}),
 	})
 	Expect(err).NotTo(HaveOccurred())
+
+	operator, err := admission.WhoAmI(ctx, cfg)
+	Expect(err).NotTo(HaveOccurred())
+	admission.Register(mgr.GetWebhookServer(), mgr.GetScheme(), mgr.GetClient(), operator)
 
 	r := &controllers.DashStreamReconciler{
 		Client:   mgr.GetClient(),

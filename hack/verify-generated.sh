@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a generated file (deepcopy, CRD, RBAC) differs from what
+# Fails when a generated file (deepcopy, CRD, RBAC, webhooks) differs from what
 # `make manifests generate` would write now. It regenerates into a scratch
 # copy of the sources, so it works on a dirty work tree and changes nothing.
 set -euo pipefail
@@ -16,11 +16,11 @@ tar -c --exclude=./bin --exclude=./.git --exclude=./hack/tools . | tar -x -C "$s
 (
 	cd "$scratch"
 	"$CONTROLLER_GEN" object:headerFile=hack/boilerplate.go.txt paths=./...
-	"$CONTROLLER_GEN" rbac:roleName=manager-role crd paths=./... output:crd:artifacts:config=config/crd/bases
+	"$CONTROLLER_GEN" rbac:roleName=manager-role crd webhook paths=./... output:crd:artifacts:config=config/crd/bases
 )
 
 status=0
-for path in api config/crd config/rbac; do
+for path in api config/crd config/rbac config/webhook; do
 	if ! diff -ru "$ROOT/$path" "$scratch/$path"; then
 		status=1
 	fi

@@ -51,4 +51,32 @@ const (
 	ReasonPrometheusRuleCRDMissing = "PrometheusRuleCRDMissing"
 	// ReasonRuleApplyFailed: the API server refused the PrometheusRule.
 	ReasonRuleApplyFailed = "RuleApplyFailed"
+	// ReasonRuleInvalid: the rendered rules or their thresholds would not
+	// load in Prometheus, so nothing was written; rules already in place
+	// stay as they were.
+	ReasonRuleInvalid = "RuleInvalid"
+
+	// ConditionServiceMonitorReady is True when the ServiceMonitor that has
+	// Prometheus scrape the server is in place, or when it is disabled. It
+	// is separate from MonitoringReady, which is about the alert rules.
+	ConditionServiceMonitorReady = "ServiceMonitorReady"
+	// ReasonServiceMonitorApplied: the ServiceMonitor is applied.
+	ReasonServiceMonitorApplied = "ServiceMonitorApplied"
+	// ReasonServiceMonitorDisabled: spec.monitoring.serviceMonitor.enabled
+	// is false.
+	ReasonServiceMonitorDisabled = "ServiceMonitorDisabled"
+	// ReasonServiceMonitorCRDMissing: the ServiceMonitor CRD is not installed.
+	ReasonServiceMonitorCRDMissing = "ServiceMonitorCRDMissing"
+	// ReasonServiceMonitorInvalid: the spec renders a ServiceMonitor
+	// Prometheus would reject, so nothing was written.
+	ReasonServiceMonitorInvalid = "ServiceMonitorInvalid"
+	// ReasonServiceMonitorApplyFailed: the API server refused the
+	// ServiceMonitor.
+	ReasonServiceMonitorApplyFailed = "ServiceMonitorApplyFailed"
 )
+
+// NamespaceLabel is set to "true" by the operator on every namespace that
+// holds a DashStream, and removed with the last one. The HPA admission
+// webhook, which fails closed, selects namespaces by it, so HPAs in other
+// namespaces keep working while the operator is down.
+const NamespaceLabel = "streaming.dashflow.io/has-dashstreams"

@@ -273,11 +273,41 @@ type KafkaTLS struct {
 	KeySecretRef *SecretKeySelector `json:"keySecretRef,omitempty"`
 }
 
-// MonitoringSpec configures the alerting generated for the server.
+// MonitoringSpec configures the alerting and scraping generated for the
+// server.
 type MonitoringSpec struct {
 	// prometheusRule configures the PrometheusRule generated for this server.
 	// +optional
 	PrometheusRule *PrometheusRuleSpec `json:"prometheusRule,omitempty"`
+
+	// serviceMonitor configures the ServiceMonitor that has
+	// prometheus-operator scrape the server's /metrics.
+	// +optional
+	ServiceMonitor *ServiceMonitorSpec `json:"serviceMonitor,omitempty"`
+}
+
+// ServiceMonitorSpec configures the generated ServiceMonitor.
+type ServiceMonitorSpec struct {
+	// enabled generates the ServiceMonitor. Default true: the alert rules
+	// read the server's metrics, and alerts on metrics nobody scrapes never
+	// fire. Disable it only when something else scrapes the server.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// labels are added to the ServiceMonitor, for a Prometheus
+	// serviceMonitorSelector such as release: kube-prometheus-stack. They
+	// never change which Service it selects.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// interval is how often Prometheus scrapes the server, as a Prometheus
+	// duration such as 30s or 1m. Unset: the Prometheus global interval.
+	// +optional
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$') && duration(self) > duration('0s')",message="spec.monitoring.serviceMonitor.interval must be a duration above zero made of h, m, s and ms, such as 30s, 1m or 1m30s",reason=FieldValueInvalid
+	Interval string `json:"interval,omitempty"`
 }
 
 // PrometheusRuleSpec configures the generated PrometheusRule.

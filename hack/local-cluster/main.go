@@ -4,7 +4,12 @@
 //
 //	go run ./hack/local-cluster up [-nodes 3] [-dir bin/local-cluster]
 //
-// hack/local-cluster.sh runs it in the background instead.
+// hack/local-cluster.sh runs it in the background instead. With "operator"
+// it installs the operator into a running local cluster as `make deploy`
+// would, and runs bin/manager on this machine under the operator's service
+// account, with its webhooks, until interrupted:
+//
+//	go run ./hack/local-cluster operator [-kubeconfig bin/local-cluster/kubeconfig] [-dir bin/operator]
 package main
 
 import (
@@ -26,15 +31,19 @@ import (
 const startTimeout = 5 * time.Minute
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "up" {
+	var err error
+	switch {
+	case len(os.Args) >= 2 && os.Args[1] == "up":
+		var o localcluster.Options
+		if o, err = parseFlags(os.Args[2:]); err == nil {
+			err = run(o)
+		}
+	case len(os.Args) >= 2 && os.Args[1] == "operator":
+		err = runOperator(os.Args[2:])
+	default:
 		fmt.Fprintln(os.Stderr, "usage: local-cluster up [-nodes N] [-dir DIR] [-assets-dir DIR] "+
-			"[-kwok FILE] [-kwok-stages FILE]")
+			"[-kwok FILE] [-kwok-stages FILE]\n       local-cluster operator [-kubeconfig FILE] [-dir DIR]")
 		os.Exit(2)
-	}
-
-	o, err := parseFlags(os.Args[2:])
-	if err == nil {
-		err = run(o)
 	}
 
 	if err != nil {

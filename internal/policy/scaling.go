@@ -75,5 +75,11 @@ var deploymentAPIVersions = map[string]bool{
 // HPA's scaleTargetRef) resolves to the Deployment named deployment in the
 // autoscaler's own namespace.
 func TargetsDeployment(apiVersion, kind, name, deployment string) bool {
-	return kind == "Deployment" && name == deployment && deploymentAPIVersions[apiVersion]
+	return name == deployment && IsDeployment(apiVersion, kind)
+}
+
+// IsDeployment reports whether a scale target's apiVersion and kind name an
+// apps/v1 Deployment, under any spelling the API server accepts.
+func IsDeployment(apiVersion, kind string) bool {
+	return kind == "Deployment" && deploymentAPIVersions[apiVersion]
 }

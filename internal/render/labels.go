@@ -5,6 +5,8 @@
 package render
 
 import (
+	"strings"
+
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
@@ -32,12 +34,22 @@ const (
 	ManagedBy = "dashstream-operator"
 	// FieldManager is the server-side apply field manager of every write.
 	FieldManager = "dashstream-operator"
+
+	serverSuffix = "-websocket-server"
 )
 
 // ServerObjectName returns the name shared by a DashStream's Deployment,
 // Service, PodDisruptionBudget and PrometheusRule.
 func ServerObjectName(dashStreamName string) string {
-	return dashStreamName + "-websocket-server"
+	return dashStreamName + serverSuffix
+}
+
+// DashStreamForServer returns the name of the DashStream whose server
+// Deployment is named deployment, and whether the name has that form.
+func DashStreamForServer(deployment string) (string, bool) {
+	name, ok := strings.CutSuffix(deployment, serverSuffix)
+
+	return name, ok && name != ""
 }
 
 // Labels returns the labels every child of ds carries.

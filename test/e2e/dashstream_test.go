@@ -23,7 +23,7 @@ var _ = Describe("The sample DashStream on a local cluster", Ordered, func() {
 	BeforeAll(func() {
 		ns = "e2e-" + rand.String(5)
 		mustKubectl("create", "namespace", ns)
-		mustKubectl("-n", ns, "apply", "-k", filepath.Join(root, "config", "samples"))
+		mustKubectl("-n", ns, "apply", "-k", samplesDir())
 	})
 
 	It("becomes Ready once its pod really runs, and kstatus reads it as Current", func() {
@@ -45,8 +45,47 @@ var _ = Describe("The sample DashStream on a local cluster", Ordered, func() {
 		}
 	})
 
-	It("reverts kubectl scale to 1 replica and says so in an Event", func() {
+	It("denies kubectl scale of the pinned server, saying why and what to do instead", func() {
+		out, err := kubectl("-n", ns, "scale", "deployment/"+server, "--replicas=2")
+		Expect(err).To(HaveOccurred(), "kubectl scale should be denied: %s", out)
+		Expect(out).To(And(ContainSubstring("may not be scaled to 2"), ContainSubstring("DashStream "+ns+"/events"),
+			ContainSubstring("partial streams"), ContainSubstring("spec.backplane.mode")))
+	})
+
+	It("denies a user's kubectl patch of the pinned server's replicas", func() {
+		out, err := kubectl("-n", ns, "patch", "deployment", server, "--type=merge", "-p", `{"spec":{"replicas":3}}`)
+		Expect(err).To(HaveOccurred(), "the patch should be denied: %s", out)
+		Expect(out).To(ContainSubstring("may not run 3 replicas"))
+
+		mustKubectl("-n", ns, "annotate", "deployment", server, "team=streaming")
+		mustKubectl("-n", ns, "rollout", "restart", "deployment/"+server)
+	})
+
+	It("denies an HPA for the pinned server, with a server-side dry run giving the same answer", func() {
+		out, err := kubectlWithInput(hpaManifest("events-load", server, 1), "-n", ns, "apply", "-f", "-")
+		Expect(err).To(HaveOccurred(), "the HPA should be denied: %s", out)
+		Expect(out).To(And(ContainSubstring("may not target Deployment "+server), ContainSubstring("spec.backplane.mode")))
+
+		out, err = kubectlWithInput(hpaManifest("events-load", server, 1), "-n", ns, "apply", "--dry-run=server", "-f", "-")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("may not target Deployment " + server))
+		Expect(mustKubectl("-n", ns, "get", "hpa", "--ignore-not-found", "-o", "name")).To(BeEmpty())
+
+		out, err = kubectlWithInput(hpaManifest("checkout-load", "checkout", 1), "-n", ns, "apply", "--dry-run=server",
+			"-f", "-")
+		Expect(err).NotTo(HaveOccurred(), "an HPA aimed elsewhere should pass: %s", out)
+		Expect(out).To(ContainSubstring("(server dry run)"))
+	})
+
+	It("reverts a scale made while the operator was down, and says so in an Event", func() {
+		stopManager()
+		DeferCleanup(restartManagerIfStopped)
+
+		// The scale webhook fails open, so with the operator down the scale
+		// goes through; the operator reverts it when it is back.
 		mustKubectl("-n", ns, "scale", "deployment/"+server, "--replicas=3")
+		Expect(mustKubectl("-n", ns, "get", "deployment", server, "-o", "jsonpath={.spec.replicas}")).To(Equal("3"))
+		startManager()
 
 		Eventually(func() string {
 			out, _ := kubectl("-n", ns, "get", "deployment", server, "-o", "jsonpath={.spec.replicas}")
@@ -128,4 +167,40 @@ func runningPods(ns string) int {
 	}
 
 	return len(strings.Split(out, "\n"))
+}
+
+// samplesDir is config/samples, which the README tells users to apply.
+func samplesDir() string {
+	return filepath.Join(root, "config", "samples")
+}
+
+// hpaManifest is an autoscaling/v2 HPA for a Deployment, as a user would
+// write it.
+func hpaManifest(name, target string, minReplicas int) string {
+	return fmt.Sprintf(`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: %s
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: %s
+  minReplicas: %d
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: 80
+`, name, target, minReplicas)
+}
+
+// restartManagerIfStopped starts the operator again after a spec stopped it.
+func restartManagerIfStopped() {
+	if manager.ProcessState != nil {
+		startManager()
+	}
 }

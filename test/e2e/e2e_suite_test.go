@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,12 +23,14 @@ import (
 )
 
 var (
-	root      = filepath.Join("..", "..")
-	bin       = filepath.Join(root, "bin")
-	cluster   *localcluster.Cluster
-	k8sClient client.Client
-	manager   *exec.Cmd
-	ctx       = context.Background()
+	root       = filepath.Join("..", "..")
+	bin        = filepath.Join(root, "bin")
+	cluster    *localcluster.Cluster
+	operator   *localcluster.Operator
+	k8sClient  client.Client
+	manager    *exec.Cmd
+	managerLog *os.File
+	ctx        = context.Background()
 )
 
 func TestE2E(t *testing.T) {
@@ -54,8 +57,8 @@ var _ = BeforeSuite(func() {
 
 	_, err = envtest.InstallCRDs(cluster.Config, envtest.CRDInstallOptions{
 		Paths: []string{
-			filepath.Join(root, "config", "crd", "bases"),
 			filepath.Join(bin, "crds", "monitoring", "monitoring.coreos.com_prometheusrules.yaml"),
+			filepath.Join(bin, "crds", "monitoring", "monitoring.coreos.com_servicemonitors.yaml"),
 		},
 		ErrorIfPathMissing: true,
 	})
@@ -66,7 +69,23 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cluster.Config, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	startManager(dir)
+	absRoot, err := filepath.Abs(root)
+	Expect(err).NotTo(HaveOccurred())
+	operator, err = localcluster.InstallOperator(ctx, cluster.Config,
+		localcluster.OperatorOptions{Root: absRoot, Dir: filepath.Join(dir, "operator")})
+	Expect(err).NotTo(HaveOccurred(), "install config/default; `make test` builds bin/kustomize")
+
+	seedExpiredCertificate()
+
+	managerLog, err = os.Create(filepath.Join(dir, "manager.log"))
+	Expect(err).NotTo(HaveOccurred())
+	GinkgoWriter.Printf("operator log: %s\n", managerLog.Name())
+	DeferCleanup(func() {
+		stopManager()
+		_ = managerLog.Close()
+	})
+
+	startManager()
 })
 
 // assetsDir is the folder of the control-plane binaries: the Makefile
@@ -82,30 +101,45 @@ func assetsDir() string {
 	return filepath.Dir(target)
 }
 
-// startManager runs the operator binary that `make build` wrote, as a user
-// would run it, and stops it after the suite.
-func startManager(dir string) {
-	logFile, err := os.Create(filepath.Join(dir, "manager.log"))
-	Expect(err).NotTo(HaveOccurred())
-
-	manager = exec.Command(filepath.Join(bin, "manager"),
-		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--zap-log-level=debug")
-	manager.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
-	manager.Stdout, manager.Stderr = logFile, logFile
+// startManager runs the operator binary that `make build` wrote, under the
+// operator's service account, and waits until it is ready, webhooks
+// included.
+func startManager() {
+	GinkgoHelper()
+	manager = operator.Command(filepath.Join(bin, "manager"), managerLog, "--zap-log-level=debug")
 	Expect(manager.Start()).To(Succeed(), "start bin/manager; `make test` builds it")
-	GinkgoWriter.Printf("operator log: %s\n", logFile.Name())
 
-	DeferCleanup(func() {
-		_ = manager.Process.Signal(os.Interrupt)
-		_, _ = manager.Process.Wait()
-		_ = logFile.Close()
-	})
+	Eventually(func() (int, error) {
+		resp, err := http.Get(operator.ReadyURL)
+		if err != nil {
+			return 0, err
+		}
+		_ = resp.Body.Close()
+
+		return resp.StatusCode, nil
+	}).Should(Equal(http.StatusOK), "the operator should become ready; see its log")
 }
 
-// kubectl runs bin/kubectl against the local cluster and returns its
-// combined output.
+// stopManager stops the operator, as an outage or an upgrade would.
+func stopManager() {
+	if manager == nil || manager.ProcessState != nil {
+		return
+	}
+
+	_ = manager.Process.Signal(os.Interrupt)
+	_ = manager.Wait()
+}
+
+// kubectl runs bin/kubectl against the local cluster as its admin, a user
+// other than the operator, and returns its combined output.
 func kubectl(args ...string) (string, error) {
+	return kubectlWithInput("", args...)
+}
+
+// kubectlWithInput runs kubectl with stdin, for `apply -f -`.
+func kubectlWithInput(stdin string, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(bin, "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 
 	return strings.TrimSpace(string(out)), err

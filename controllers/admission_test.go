@@ -1,0 +1,338 @@
+package controllers_test
+
+import (
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+)
+
+// server is the Deployment of the DashStream named "events".
+const server = "events-websocket-server"
+
+var _ = Describe("Admission of scaling for a pinned server", func() {
+	var (
+		ns    string
+		alice client.Client
+	)
+
+	BeforeEach(func() {
+		ns = newNamespace()
+		alice = userClient("alice")
+		pinnedServer(ns)
+	})
+
+	It("denies HPAs of autoscaling/v1 and v2 aimed at the pinned Deployment under every apiVersion spelling", func() {
+		for _, apiVersion := range []string{"apps/v1", "extensions/v1beta1"} {
+			err := alice.Create(ctx, hpaV2(ns, "v2-load", apiVersion, "Deployment", server))
+			expectDenied(err, "HorizontalPodAutoscaler "+ns+"/v2-load", "DashStream "+ns+"/events",
+				"partial streams", "spec.backplane.mode")
+
+			err = alice.Create(ctx, hpaV1(ns, "v1-load", apiVersion, "Deployment", server))
+			expectDenied(err, "HorizontalPodAutoscaler "+ns+"/v1-load", "DashStream "+ns+"/events")
+		}
+
+		// Without an apiVersion, this API server refuses the HPA by its own
+		// validation, before any webhook; older ones let it through to the
+		// webhook, which denies it (see the handler's tests).
+		for _, hpa := range []client.Object{
+			hpaV2(ns, "v2-bare", "", "Deployment", server), hpaV1(ns, "v1-bare", "", "Deployment", server),
+		} {
+			err := alice.Create(ctx, hpa)
+			Expect(apierrors.IsForbidden(err) || apierrors.IsInvalid(err)).To(BeTrue(),
+				"an HPA without apiVersion aimed at the pinned Deployment must be refused, got %v", err)
+		}
+
+		hpas := &autoscalingv2.HorizontalPodAutoscalerList{}
+		Expect(k8sClient.List(ctx, hpas, client.InNamespace(ns))).To(Succeed())
+		Expect(hpas.Items).To(BeEmpty(), "no HPA aimed at the pinned Deployment may be stored")
+	})
+
+	It("admits HPAs aimed at another Deployment or at a kind it does not know, and still denies the pinned one", func() {
+		Expect(alice.Create(ctx, hpaV2(ns, "other", "apps/v1", "Deployment", "checkout"))).To(Succeed())
+		Expect(alice.Create(ctx, hpaV1(ns, "widget", "example.com/v1", "Widget", server))).To(Succeed(),
+			"a custom kind that happens to share the name is not the pinned Deployment")
+
+		expectDenied(alice.Create(ctx, hpaV2(ns, "pinned", "apps/v1", "Deployment", server)), "DashStream")
+	})
+
+	It("gives a server-side dry run the same answers, and stores nothing", func() {
+		denied := hpaV2(ns, "dry-denied", "apps/v1", "Deployment", server)
+		expectDenied(alice.Create(ctx, denied, client.DryRunAll), "DashStream "+ns+"/events")
+
+		allowed := hpaV2(ns, "dry-allowed", "apps/v1", "Deployment", "checkout")
+		Expect(alice.Create(ctx, allowed, client.DryRunAll)).To(Succeed())
+
+		hpas := &autoscalingv2.HorizontalPodAutoscalerList{}
+		Expect(k8sClient.List(ctx, hpas, client.InNamespace(ns))).To(Succeed())
+		Expect(hpas.Items).To(BeEmpty(), "a dry run must store nothing")
+	})
+
+	It("denies scaling the pinned Deployment to 2 and lets another Deployment scale", func() {
+		err := alice.SubResource("scale").Update(ctx, deploymentNamed(ns, server),
+			client.WithSubResourceBody(scaleTo(ns, server, 2)))
+		expectDenied(err, "Deployment "+ns+"/"+server+" may not be scaled to 2", "spec.backplane.mode")
+
+		other := plainDeployment(ns, "checkout")
+		Expect(alice.Create(ctx, other)).To(Succeed())
+		Expect(alice.SubResource("scale").Update(ctx, other,
+			client.WithSubResourceBody(scaleTo(ns, "checkout", 4)))).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(other), other)).To(Succeed())
+		Expect(other.Spec.Replicas).To(Equal(ptr.To[int32](4)))
+	})
+
+	It("denies a user's edit of the pinned Deployment's replicas and lets metadata and rollouts through", func() {
+		dep := deploymentNamed(ns, server)
+		patch := client.MergeFrom(dep.DeepCopy())
+		dep.Spec.Replicas = ptr.To[int32](3)
+		expectDenied(alice.Patch(ctx, dep, patch), "Deployment "+ns+"/"+server+" may not run 3 replicas")
+
+		dep = deploymentNamed(ns, server)
+		patch = client.MergeFrom(dep.DeepCopy())
+		metav1.SetMetaDataAnnotation(&dep.ObjectMeta, "team", "streaming")
+		metav1.SetMetaDataAnnotation(&dep.Spec.Template.ObjectMeta, "kubectl.kubernetes.io/restartedAt", "now")
+		Expect(alice.Patch(ctx, dep, patch)).To(Succeed(), "an annotation and a rollout restart must pass")
+	})
+
+	It("lets the operator apply the replicas a backplane mode allows", func() {
+		ds := &streamingv1alpha1.DashStream{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "events"}, ds)).To(Succeed())
+		ds.Spec.Backplane = &streamingv1alpha1.BackplaneSpec{Mode: streamingv1alpha1.BackplanePerPodConsumerGroup}
+		ds.Spec.Replicas = ptr.To[int32](3)
+		Expect(k8sClient.Update(ctx, ds)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			dep := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: server}, dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](3)))
+		}, timeout, interval).Should(Succeed())
+
+		Expect(alice.Create(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
+			"a server with a backplane mode may be autoscaled")
+	})
+})
+
+var _ = Describe("An HPA that predates the DashStream that pins its target", func() {
+	var (
+		ns  string
+		hpa *autoscalingv2.HorizontalPodAutoscaler
+	)
+
+	BeforeEach(func() {
+		ns = newNamespace()
+		hpa = hpaV2(ns, "events-load", "apps/v1", "Deployment", server)
+		hpa.Finalizers = []string{"example.com/keep"}
+		Expect(k8sClient.Create(ctx, hpa)).To(Succeed(), "nothing pins the target yet")
+	})
+
+	It("lets the DashStream in with a warning and reports the conflict", func() {
+		warnings := &warningRecorder{}
+		cfg := rest.CopyConfig(cfg)
+		cfg.WarningHandler = warnings
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+
+		ds := plainDashStream(ns, "events")
+		Expect(c.Create(ctx, ds)).To(Succeed(), "a GitOps sync that applies the HPA first must not deadlock")
+		Expect(warnings.all()).To(ContainElement(And(ContainSubstring("HorizontalPodAutoscaler events-load"),
+			ContainSubstring("AutoscalerConflict"))))
+
+		cond := expectCondition(ds, streamingv1alpha1.ConditionAutoscalerConflict, metav1.ConditionTrue,
+			streamingv1alpha1.ReasonHPATargetsPinnedDeployment)
+		Expect(cond.Message).To(ContainSubstring("events-load"))
+
+		Expect(deploymentOf(ds).Spec.Replicas).To(Equal(ptr.To[int32](1)))
+	})
+
+	It("denies a spec update that keeps the target, but not removing its finalizer or deleting it", func() {
+		pinnedServer(ns)
+
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(hpa), hpa)).To(Succeed())
+		spec := client.MergeFrom(hpa.DeepCopy())
+		hpa.Spec.MaxReplicas = 7
+		expectDenied(k8sClient.Patch(ctx, hpa, spec), "may not target Deployment "+server)
+
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(hpa), hpa)).To(Succeed())
+		meta := client.MergeFrom(hpa.DeepCopy())
+		hpa.Finalizers = nil
+		Expect(k8sClient.Patch(ctx, hpa, meta)).To(Succeed(), "a metadata-only update must always pass")
+		Expect(k8sClient.Delete(ctx, hpa)).To(Succeed())
+	})
+})
+
+var _ = Describe("The namespace label the HPA webhook selects", func() {
+	It("is set while a namespace holds a DashStream and removed with the last one", func() {
+		ns := newNamespace()
+		ds := pinnedServer(ns)
+
+		Expect(k8sClient.Delete(ctx, ds)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(namespaceLabels(g, ns)).NotTo(HaveKey(streamingv1alpha1.NamespaceLabel))
+		}, timeout, interval).Should(Succeed(), "the label should go with the last DashStream")
+
+		Expect(k8sClient.Create(ctx, hpaV2(ns, "late", "apps/v1", "Deployment", server))).To(Succeed(),
+			"without a DashStream, nothing is pinned")
+	})
+})
+
+// pinnedServer creates the DashStream "events" in mode None and waits until
+// its Deployment exists and its namespace carries the webhook's label.
+func pinnedServer(ns string) *streamingv1alpha1.DashStream {
+	ds := plainDashStream(ns, "events")
+	Expect(k8sClient.Create(ctx, ds)).To(Succeed())
+	deploymentOf(ds)
+
+	Eventually(func(g Gomega) {
+		g.Expect(namespaceLabels(g, ns)).To(HaveKeyWithValue(streamingv1alpha1.NamespaceLabel, "true"))
+	}, timeout, interval).Should(Succeed(), "the operator should label namespace %s", ns)
+
+	return ds
+}
+
+func namespaceLabels(g Gomega, name string) map[string]string {
+	ns := &corev1.Namespace{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
+
+	return ns.Labels
+}
+
+// userClient returns a client for a cluster admin other than the operator,
+// as a person with kubectl would be.
+func userClient(name string) client.Client {
+	user, err := testEnv.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+
+	c, err := client.New(user.Config(), client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	return c
+}
+
+// expectDenied checks that err is an admission denial whose message holds
+// every part.
+func expectDenied(err error, parts ...string) {
+	GinkgoHelper()
+	Expect(err).To(HaveOccurred(), "the request should be denied")
+	Expect(apierrors.IsForbidden(err)).To(BeTrue(), "want a denial (403), got %v", err)
+	for _, p := range parts {
+		Expect(err.Error()).To(ContainSubstring(p))
+	}
+}
+
+func hpaV2(ns, name, apiVersion, kind, target string) *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
+			MinReplicas:    ptr.To[int32](1),
+			MaxReplicas:    5,
+		},
+	}
+}
+
+func hpaV1(ns, name, apiVersion, kind, target string) *autoscalingv1.HorizontalPodAutoscaler {
+	return &autoscalingv1.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
+			MaxReplicas:    5,
+		},
+	}
+}
+
+func scaleTo(ns, name string, n int32) *autoscalingv1.Scale {
+	return &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       autoscalingv1.ScaleSpec{Replicas: n},
+	}
+}
+
+func deploymentNamed(ns, name string) *appsv1.Deployment {
+	dep := &appsv1.Deployment{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, dep)).To(Succeed())
+
+	return dep
+}
+
+// plainDeployment is a Deployment the operator has nothing to do with.
+func plainDeployment(ns, name string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}}},
+			},
+		},
+	}
+}
+
+// warningRecorder keeps the warnings the API server returns.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// HandleWarningHeader records one warning.
+func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warningRecorder) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return append([]string(nil), w.msgs...)
+}
+
+// scaleWebhookDown points the scale webhook at a port nothing listens on,
+// as if the operator were down, until the spec ends. Its failure policy is
+// Ignore, so scale requests then pass unchecked, as they do in a cluster
+// whose operator is not running.
+func scaleWebhookDown(ns, pinned string) {
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	key := client.ObjectKey{Name: "validating-webhook-configuration"}
+	Expect(k8sClient.Get(ctx, key, vwc)).To(Succeed())
+	saved := vwc.DeepCopy()
+
+	for i := range vwc.Webhooks {
+		if vwc.Webhooks[i].Name == "scale.streaming.dashflow.io" {
+			vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{
+				URL: ptr.To("https://127.0.0.1:1/down"), CABundle: vwc.Webhooks[i].ClientConfig.CABundle,
+			}
+		}
+	}
+	Expect(k8sClient.Update(ctx, vwc)).To(Succeed())
+
+	DeferCleanup(func() {
+		Expect(k8sClient.Get(ctx, key, vwc)).To(Succeed())
+		vwc.Webhooks = saved.Webhooks
+		Expect(k8sClient.Update(ctx, vwc)).To(Succeed())
+
+		// Wait until the API server calls the webhook again, so that no
+		// later spec meets the outage.
+		Eventually(func() error {
+			return k8sClient.SubResource("scale").Update(ctx, deploymentNamed(ns, pinned),
+				client.WithSubResourceBody(scaleTo(ns, pinned, 2)), client.DryRunAll)
+		}, timeout, interval).Should(MatchError(ContainSubstring("may not be scaled")))
+	})
+}

@@ -1,0 +1,73 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/dashflow/dashstream-operator/internal/policy"
+)
+
+// The Deployment webhook sees only Deployments the operator manages.
+// +kubebuilder:webhook:path=/validate-apps-deployment,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps,resources=deployments,verbs=update,versions=v1,name=deployment.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"objectSelector":{"matchLabels":{"app.kubernetes.io/managed-by":"dashstream-operator"}},"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]}}`
+
+// DeploymentHandler denies edits of a pinned Deployment's replicas by
+// anyone but the operator: a kubectl edit, an overlay applied by hand or by
+// a GitOps sync. Everything else about the Deployment may change.
+type DeploymentHandler struct {
+	Decoder admission.Decoder
+	// Operator is the operator's own user name; its writes always pass.
+	Operator string
+	pins     *pinLookup
+}
+
+// Handle decides one Deployment update.
+func (h *DeploymentHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Kind != kindDeployment {
+		return unexpectedKind(req.Kind, "apps/v1 Deployments")
+	}
+
+	oldDep, newDep := &appsv1.Deployment{}, &appsv1.Deployment{}
+	if err := h.decode(req.OldObject, oldDep); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if err := h.decode(req.Object, newDep); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+
+	before, after := ptr.Deref(oldDep.Spec.Replicas, 1), ptr.Deref(newDep.Spec.Replicas, 1)
+	if before == after || (h.Operator != "" && req.UserInfo.Username == h.Operator) {
+		return admission.Allowed("replicas unchanged, or changed by the operator")
+	}
+
+	ds, err := h.pins.pinning(ctx, req.Namespace, req.Name)
+	if err != nil {
+		return lookupFailed(err)
+	}
+	if ds == nil {
+		return admission.Allowed("Deployment is not pinned")
+	}
+
+	if err := policy.CheckReplicas(ds, after); err != nil {
+		return deny("Deployment", fmt.Sprintf("Deployment %s/%s may not run %d replicas. %v.",
+			req.Namespace, req.Name, after, err))
+	}
+
+	return admission.Allowed("replicas allowed")
+}
+
+func (h *DeploymentHandler) decode(raw runtime.RawExtension, into *appsv1.Deployment) error {
+	if len(raw.Raw) == 0 {
+		return fmt.Errorf("request carries no Deployment (only updates are validated)")
+	}
+	if err := h.Decoder.DecodeRaw(raw, into); err != nil {
+		return fmt.Errorf("decode Deployment: %w", err)
+	}
+
+	return nil
+}

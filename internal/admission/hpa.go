@@ -1,0 +1,106 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/dashflow/dashstream-operator/internal/policy"
+)
+
+// The HPA webhook: Fail, but only in namespaces that hold a DashStream and
+// never in kube-system or the operator's own namespace.
+// +kubebuilder:webhook:path=/validate-autoscaling-horizontalpodautoscaler,mutating=false,failurePolicy=fail,sideEffects=None,groups=autoscaling,resources=horizontalpodautoscalers,verbs=create;update,versions=v1;v2,name=hpa.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"streaming.dashflow.io/has-dashstreams","operator":"In","values":["true"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]}}`
+
+// HPAHandler denies HorizontalPodAutoscalers, autoscaling/v1 or v2, whose
+// scale target is a Deployment pinned to one replica by a DashStream.
+type HPAHandler struct {
+	Decoder admission.Decoder
+	pins    *pinLookup
+}
+
+// scaleTarget is the part of an HPA, of either version, the policy reads.
+type scaleTarget struct {
+	apiVersion, kind, name string
+	spec                   any
+}
+
+// Handle decides one HPA create or update.
+func (h *HPAHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	target, err := h.decode(req, req.Object.Raw)
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+
+	// A metadata-only update (a finalizer removed, a label added) must pass,
+	// even for an HPA that predates the webhook.
+	if req.Operation == admissionv1.Update {
+		old, err := h.decode(req, req.OldObject.Raw)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if equality.Semantic.DeepEqual(old.spec, target.spec) {
+			return admission.Allowed("spec unchanged")
+		}
+	}
+
+	if !policy.IsDeployment(target.apiVersion, target.kind) {
+		return admission.Allowed("target is not a Deployment")
+	}
+
+	ds, err := h.pins.pinning(ctx, req.Namespace, target.name)
+	if err != nil {
+		return lookupFailed(err)
+	}
+	if ds == nil {
+		return admission.Allowed("target is not pinned")
+	}
+
+	return deny("HorizontalPodAutoscaler", fmt.Sprintf(
+		"HorizontalPodAutoscaler %s/%s may not target Deployment %s. %s; "+
+			"or remove this autoscaler.", req.Namespace, req.Name, target.name, policy.PinnedReason(ds)))
+}
+
+// decode reads the scale target of an HPA in the version the request names.
+func (h *HPAHandler) decode(req admission.Request, raw []byte) (scaleTarget, error) {
+	if len(raw) == 0 {
+		return scaleTarget{}, fmt.Errorf("request carries no HorizontalPodAutoscaler")
+	}
+
+	switch req.Kind {
+	case kindHPAv1:
+		hpa := &autoscalingv1.HorizontalPodAutoscaler{}
+		if err := h.decodeRaw(raw, hpa); err != nil {
+			return scaleTarget{}, err
+		}
+		ref := hpa.Spec.ScaleTargetRef
+
+		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: hpa.Spec}, nil
+	case kindHPAv2:
+		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+		if err := h.decodeRaw(raw, hpa); err != nil {
+			return scaleTarget{}, err
+		}
+		ref := hpa.Spec.ScaleTargetRef
+
+		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: hpa.Spec}, nil
+	}
+
+	return scaleTarget{}, fmt.Errorf("unexpected kind %s: this webhook validates autoscaling/v1 and v2 "+
+		"HorizontalPodAutoscalers", req.Kind)
+}
+
+func (h *HPAHandler) decodeRaw(raw []byte, into runtime.Object) error {
+	if err := h.Decoder.DecodeRaw(runtime.RawExtension{Raw: raw}, into); err != nil {
+		return fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
+	}
+
+	return nil
+}

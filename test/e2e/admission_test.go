@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+)
+
+var _ = Describe("An HPA applied before the DashStream that pins its target", func() {
+	It("lets the DashStream in with a warning, and the server stays at 1 while the HPA controller tries to scale", func() {
+		ns := "e2e-hpa-" + utilrand.String(5)
+		mustKubectl("create", "namespace", ns)
+		mustKubectlWithInput(hpaManifest("events-load", server, 3), "-n", ns, "apply", "-f", "-")
+
+		out := mustKubectl("-n", ns, "apply", "-k", samplesDir())
+		Expect(out).To(And(ContainSubstring("Warning:"), ContainSubstring("HorizontalPodAutoscaler events-load")),
+			"kubectl apply should show the webhook's warning")
+
+		mustKubectl("-n", ns, "wait", "dstream/events", "--for=condition=AutoscalerConflict", "--timeout=120s")
+		msg := mustKubectl("-n", ns, "get", "dstream", "events",
+			"-o", `jsonpath={.status.conditions[?(@.type=="AutoscalerConflict")].message}`)
+		Expect(msg).To(ContainSubstring("events-load"))
+
+		// minReplicas 3 makes the HPA controller scale up without metrics;
+		// the scale webhook refuses it, and the HPA says so.
+		Eventually(func() string {
+			out, _ := kubectl("-n", ns, "events", "--for", "hpa/events-load")
+			return out
+		}).Should(And(ContainSubstring("FailedRescale"), ContainSubstring("pins its server to 1 replica")))
+		Consistently(func() string {
+			out, _ := kubectl("-n", ns, "get", "deployment", server, "-o", "jsonpath={.spec.replicas}")
+			return out
+		}, 20*time.Second, time.Second).Should(Equal("1"))
+	})
+})
+
+var _ = Describe("Autoscaling where no DashStream lives", func() {
+	It("keeps working while the operator is down", func() {
+		ns := "e2e-plain-" + utilrand.String(5)
+		mustKubectl("create", "namespace", ns)
+		mustKubectl("-n", ns, "create", "deployment", "web", "--image=example.com/web:1")
+
+		stopManager()
+		DeferCleanup(restartManagerIfStopped)
+
+		mustKubectl("-n", ns, "autoscale", "deployment", "web", "--min=1", "--max=3")
+		mustKubectl("-n", ns, "scale", "deployment", "web", "--replicas=2")
+		mustKubectlWithInput(hpaManifest("web-v2", "web", 1), "-n", ns, "apply", "-f", "-")
+		Expect(mustKubectl("-n", ns, "get", "hpa", "-o", "name")).To(ContainSubstring("web-v2"))
+	})
+})
+
+var _ = Describe("The operator's manifests", func() {
+	It("apply to a cluster under the operator's own service account", func() {
+		who := mustKubectl("--kubeconfig", operator.Kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		Expect(who).To(Equal("system:serviceaccount:dashstream-system:dashstream-controller-manager"),
+			"the operator should run with exactly the RBAC config/rbac grants")
+	})
+})
+
+// mustKubectlWithInput runs kubectl with stdin and fails the spec on error.
+func mustKubectlWithInput(stdin string, args ...string) string {
+	out, err := kubectlWithInput(stdin, args...)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl %v: %s", args, out)
+
+	return out
+}
