@@ -13,8 +13,11 @@ import (
 	"github.com/dashflow/dashstream-operator/internal/policy"
 )
 
-// The Deployment webhook sees only Deployments the operator manages.
-// +kubebuilder:webhook:path=/validate-apps-deployment,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps,resources=deployments,verbs=update,versions=v1,name=deployment.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"objectSelector":{"matchLabels":{"app.kubernetes.io/managed-by":"dashstream-operator"}},"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]}}`
+// The Deployment webhook sees only Deployments the operator manages, and
+// never the operator's own writes: the API server skips the call for its
+// service account, so reconciling never waits on the operator's own webhook
+// server (which may still be starting). The handler checks the user too.
+// +kubebuilder:webhook:path=/validate-apps-deployment,mutating=false,failurePolicy=fail,sideEffects=None,groups=apps,resources=deployments,verbs=update,versions=v1,name=deployment.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"objectSelector":{"matchLabels":{"app.kubernetes.io/managed-by":"dashstream-operator"}},"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]},"matchConditions":[{"name":"not-the-operator","expression":"request.userInfo.username != 'system:serviceaccount:dashstream-system:dashstream-controller-manager'"}]}`
 
 // DeploymentHandler denies edits of a pinned Deployment's replicas by
 // anyone but the operator: a kubectl edit, an overlay applied by hand or by

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,14 +83,23 @@ func InstallOperator(ctx context.Context, admin *rest.Config, o OperatorOptions)
 		return nil, err
 	}
 
+	// Files of an earlier run belong to a CA this cluster never saw.
+	if err := os.RemoveAll(o.certDir()); err != nil {
+		return nil, fmt.Errorf("remove old webhook certificates: %w", err)
+	}
+
 	return &Operator{Kubeconfig: kubeconfig, Args: o.managerArgs(), ReadyURL: o.readyURL()}, nil
 }
 
 // Command returns the manager process for the operator, logging to out.
+// Like the cluster's processes it has a process group of its own, so a
+// Ctrl-C reaches only whoever started it, which then stops it with one
+// signal (a second would make the manager exit at once, uncleanly).
 func (op *Operator) Command(manager string, out io.Writer, extraArgs ...string) *exec.Cmd {
 	cmd := exec.Command(manager, append(append([]string{}, op.Args...), extraArgs...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+op.Kubeconfig, "POD_NAMESPACE="+OperatorNamespace)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 
 	return cmd
 }
@@ -115,10 +125,14 @@ func (o *OperatorOptions) managerArgs() []string {
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(o.ProbePort),
 		"--webhook-port=" + strconv.Itoa(o.WebhookPort),
-		"--webhook-cert-dir=" + filepath.Join(o.Dir, "webhook-certs"),
+		"--webhook-cert-dir=" + o.certDir(),
 		"--webhook-cert-from-secret",
 		"--webhook-dns-name=localhost",
 	}
+}
+
+func (o *OperatorOptions) certDir() string {
+	return filepath.Join(o.Dir, "webhook-certs")
 }
 
 func (o *OperatorOptions) readyURL() string {
