@@ -54,6 +54,9 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		// On a loaded machine the API server may take longer than envtest's
+		// default 20 s to drain its requests and stop.
+		ControlPlaneStopTimeout: time.Minute,
 		// The generated webhook configuration, pointed by envtest at the
 		// manager's webhook server below with a certificate of its own.
 		WebhookInstallOptions: envtest.WebhookInstallOptions{

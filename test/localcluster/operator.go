@@ -148,7 +148,7 @@ func (o *OperatorOptions) manifests() ([]*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("kustomize build config/default: %w", commandError(err))
 	}
 
-	all, err := decodeAll(out)
+	all, err := DecodeManifests(out)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +219,9 @@ func (o *OperatorOptions) writeServiceAccountKubeconfig(ctx context.Context, adm
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
-// decodeAll splits a YAML stream into objects.
-func decodeAll(data []byte) ([]*unstructured.Unstructured, error) {
+// DecodeManifests splits a YAML stream, such as kustomize's output, into
+// objects.
+func DecodeManifests(data []byte) ([]*unstructured.Unstructured, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 
 	var objs []*unstructured.Unstructured

@@ -4,9 +4,7 @@
 package manifests_test
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +17,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/test/localcluster"
 )
 
 const (
@@ -219,25 +217,12 @@ func build(t *testing.T, dir string) []*unstructured.Unstructured {
 		t.Fatalf("kustomize build %s (run through `make test`, which builds bin/kustomize): %v", dir, err)
 	}
 
-	return decode(t, out)
-}
-
-func decode(t *testing.T, data []byte) []*unstructured.Unstructured {
-	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := dec.Decode(&u.Object)
-		if errors.Is(err, io.EOF) {
-			return objs
-		}
-		if err != nil {
-			t.Fatalf("decode kustomize output: %v", err)
-		}
-		objs = append(objs, u)
+	objs, err := localcluster.DecodeManifests(out)
+	if err != nil {
+		t.Fatal(err)
 	}
+
+	return objs
 }
 
 func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
