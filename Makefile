@@ -63,8 +63,10 @@ test-unit: tools test-crds ## Unit and envtest integration tests (real kube-apis
 		go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/...
 
 .PHONY: test-e2e
-test-e2e: tools test-crds build ## End-to-end tests on a local cluster with simulated nodes.
-	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" go test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/... -v -ginkgo.v
+test-e2e: tools test-crds build ## End-to-end tests on a local cluster with simulated nodes, and the deploy manifests.
+	go test $(GO_TEST_FLAGS) ./test/localcluster/... ./test/manifests/...
+	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" go test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/e2e/... \
+		-v -ginkgo.v
 
 .PHONY: tools
 tools: ## Build every tool and control-plane binary that is missing (cached after the first run).

@@ -61,7 +61,7 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 		Expect(hpas.Items).To(BeEmpty(), "no HPA aimed at the pinned Deployment may be stored")
 	})
 
-	It("admits HPAs aimed at another Deployment or at a kind it does not know, and still denies the pinned one", func() {
+	It("admits HPAs aimed at another Deployment or an unknown kind, and still denies the pinned one", func() {
 		Expect(alice.Create(ctx, hpaV2(ns, "other", "apps/v1", "Deployment", "checkout"))).To(Succeed())
 		Expect(alice.Create(ctx, hpaV1(ns, "widget", "example.com/v1", "Widget", server))).To(Succeed(),
 			"a custom kind that happens to share the name is not the pinned Deployment")

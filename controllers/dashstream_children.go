@@ -196,7 +196,8 @@ func (r *DashStreamReconciler) applyUnstructured(ctx context.Context, obj *unstr
 
 // deleteOwned deletes obj if it exists and ds controls it; anything else of
 // that name belongs to someone else and is left alone.
-func (r *DashStreamReconciler) deleteOwned(ctx context.Context, ds *streamingv1alpha1.DashStream, obj client.Object) error {
+func (r *DashStreamReconciler) deleteOwned(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	obj client.Object) error {
 	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return client.IgnoreNotFound(err)
 	}

@@ -143,7 +143,8 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 
 // reportDrift records, as an Event, a log line and a metric, that someone
 // changed the Deployment's replicas; the apply that follows restores them.
-func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, dep *appsv1.Deployment) {
+func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	dep *appsv1.Deployment) {
 	want := policy.DesiredReplicas(ds)
 	if dep == nil || dep.Spec.Replicas == nil || *dep.Spec.Replicas == want {
 		return

@@ -70,17 +70,16 @@ func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1a
 // contradict each other: Stalled wins over Reconciling, and Ready needs
 // neither.
 func conditions(ds *streamingv1alpha1.DashStream, obs *observation, res applyResult) []metav1.Condition {
-	stalled := stalledCondition(obs, res)
-	reconciling := reconcilingCondition(ds, obs.deployment)
-	if stalled.Status == metav1.ConditionTrue {
-		reconciling = condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionFalse,
-			stalled.Reason, "Progress is blocked; see the Stalled condition")
+	stall := stalledCondition(obs, res)
+	progress := reconcilingCondition(ds, obs.deployment)
+	if stall.Status == metav1.ConditionTrue {
+		progress = reconciling(metav1.ConditionFalse, stall.Reason, "Progress is blocked; see the Stalled condition")
 	}
 
 	return []metav1.Condition{
-		readyCondition(stalled, reconciling),
-		reconciling,
-		stalled,
+		readyCondition(stall, progress),
+		progress,
+		stall,
 		autoscalerCondition(ds, obs.autoscalers),
 		res.monitoring,
 		res.serviceMonitor,
@@ -94,21 +93,21 @@ func stalledCondition(obs *observation, res applyResult) metav1.Condition {
 			parts = append(parts, fmt.Sprintf("%s (from %s)", u.ref.Name, u.field))
 		}
 
-		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue, streamingv1alpha1.ReasonSecretNotFound,
+		return stalled(metav1.ConditionTrue, streamingv1alpha1.ReasonSecretNotFound,
 			fmt.Sprintf("Secret not found in the DashStream's namespace: %s. Create it; the server "+
 				"starts once it exists", strings.Join(parts, ", ")))
 	}
 	if res.failed != "" {
-		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue, streamingv1alpha1.ReasonApplyFailed,
+		return stalled(metav1.ConditionTrue, streamingv1alpha1.ReasonApplyFailed,
 			fmt.Sprintf("The API server refused the %s: %v", res.failed, res.err))
 	}
 	if c := deploymentCondition(obs.deployment, appsv1.DeploymentProgressing); c != nil &&
 		c.Reason == "ProgressDeadlineExceeded" {
-		return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionTrue,
+		return stalled(metav1.ConditionTrue,
 			streamingv1alpha1.ReasonProgressDeadlineExceeded, c.Message)
 	}
 
-	return condition(streamingv1alpha1.ConditionStalled, metav1.ConditionFalse, streamingv1alpha1.ReasonNotStalled,
+	return stalled(metav1.ConditionFalse, streamingv1alpha1.ReasonNotStalled,
 		"Nothing blocks progress")
 }
 
@@ -116,18 +115,18 @@ func reconcilingCondition(ds *streamingv1alpha1.DashStream, d *appsv1.Deployment
 	want := policy.DesiredReplicas(ds)
 	switch {
 	case d == nil:
-		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+		return reconciling(metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
 			"Creating the Deployment")
 	case d.Status.ObservedGeneration < d.Generation || d.Spec.Replicas == nil || *d.Spec.Replicas != want:
-		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+		return reconciling(metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
 			"Waiting for the Deployment controller to see the latest spec")
 	case d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want || d.Status.Replicas > want:
-		return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
+		return reconciling(metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
 			fmt.Sprintf("Rolling out: %d of %d pods updated, %d available",
 				d.Status.UpdatedReplicas, want, d.Status.AvailableReplicas))
 	}
 
-	return condition(streamingv1alpha1.ConditionReconciling, metav1.ConditionFalse, streamingv1alpha1.ReasonReconciled,
+	return reconciling(metav1.ConditionFalse, streamingv1alpha1.ReasonReconciled,
 		fmt.Sprintf("%d of %d pods updated and available", d.Status.AvailableReplicas, want))
 }
 
@@ -168,6 +167,14 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 	}
 
 	return nil
+}
+
+func stalled(status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return condition(streamingv1alpha1.ConditionStalled, status, reason, msg)
+}
+
+func reconciling(status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return condition(streamingv1alpha1.ConditionReconciling, status, reason, msg)
 }
 
 func condition(t string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {

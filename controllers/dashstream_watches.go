@@ -179,7 +179,8 @@ func secretUses(ds *streamingv1alpha1.DashStream) []secretUse {
 
 // missingSecrets returns the referenced Secrets that do not exist. Only
 // metadata is read: the operator never sees Secret values.
-func (r *DashStreamReconciler) missingSecrets(ctx context.Context, ds *streamingv1alpha1.DashStream) ([]secretUse, error) {
+func (r *DashStreamReconciler) missingSecrets(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) ([]secretUse, error) {
 	var missing []secretUse
 	for _, u := range secretUses(ds) {
 		m := &metav1.PartialObjectMetadata{}
@@ -200,7 +201,8 @@ func (r *DashStreamReconciler) missingSecrets(ctx context.Context, ds *streaming
 
 // autoscalersTargeting returns the names of the HPAs aimed at ds's
 // Deployment, sorted, when ds pins its replicas.
-func (r *DashStreamReconciler) autoscalersTargeting(ctx context.Context, ds *streamingv1alpha1.DashStream) ([]string, error) {
+func (r *DashStreamReconciler) autoscalersTargeting(ctx context.Context,
+	ds *streamingv1alpha1.DashStream) ([]string, error) {
 	if !policy.Pinned(ds) {
 		return nil, nil
 	}

@@ -93,7 +93,8 @@ func conditionOf(g Gomega, ds *streamingv1alpha1.DashStream, t string) metav1.Co
 
 // expectCondition waits until ds reports condition t with the status and
 // reason given, and returns it.
-func expectCondition(ds *streamingv1alpha1.DashStream, t string, status metav1.ConditionStatus, reason string) metav1.Condition {
+func expectCondition(ds *streamingv1alpha1.DashStream, t string, status metav1.ConditionStatus,
+	reason string) metav1.Condition {
 	var got metav1.Condition
 	Eventually(func(g Gomega) {
 		got = conditionOf(g, ds, t)

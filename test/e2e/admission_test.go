@@ -9,7 +9,7 @@ import (
 )
 
 var _ = Describe("An HPA applied before the DashStream that pins its target", func() {
-	It("lets the DashStream in with a warning, and the server stays at 1 while the HPA controller tries to scale", func() {
+	It("admits the DashStream with a warning; the server stays at 1 while the HPA controller tries", func() {
 		ns := "e2e-hpa-" + utilrand.String(5)
 		mustKubectl("create", "namespace", ns)
 		mustKubectlWithInput(hpaManifest("events-load", server, 3), "-n", ns, "apply", "-f", "-")
@@ -54,7 +54,8 @@ var _ = Describe("Autoscaling where no DashStream lives", func() {
 
 var _ = Describe("The operator's manifests", func() {
 	It("apply to a cluster under the operator's own service account", func() {
-		who := mustKubectl("--kubeconfig", operator.Kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		who := mustKubectl("--kubeconfig", operator.Kubeconfig, "auth", "whoami",
+			"-o", "jsonpath={.status.userInfo.username}")
 		Expect(who).To(Equal("system:serviceaccount:dashstream-system:dashstream-controller-manager"),
 			"the operator should run with exactly the RBAC config/rbac grants")
 	})

@@ -73,7 +73,8 @@ var _ = Describe("The webhook certificate the operator issues", Ordered, func() 
 func expectPolicyDenial(ns string) {
 	GinkgoHelper()
 	Eventually(func() string {
-		out, _ := kubectlWithInput(hpaManifest("rotation-check", server, 1), "-n", ns, "apply", "--dry-run=server", "-f", "-")
+		out, _ := kubectlWithInput(hpaManifest("rotation-check", server, 1),
+			"-n", ns, "apply", "--dry-run=server", "-f", "-")
 		return out
 	}).Should(And(ContainSubstring("denied the request"), ContainSubstring("pins its server to 1 replica"),
 		Not(ContainSubstring("x509"))))

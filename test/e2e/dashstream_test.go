@@ -64,9 +64,11 @@ var _ = Describe("The sample DashStream on a local cluster", Ordered, func() {
 	It("denies an HPA for the pinned server, with a server-side dry run giving the same answer", func() {
 		out, err := kubectlWithInput(hpaManifest("events-load", server, 1), "-n", ns, "apply", "-f", "-")
 		Expect(err).To(HaveOccurred(), "the HPA should be denied: %s", out)
-		Expect(out).To(And(ContainSubstring("may not target Deployment "+server), ContainSubstring("spec.backplane.mode")))
+		Expect(out).To(And(ContainSubstring("may not target Deployment "+server),
+			ContainSubstring("spec.backplane.mode")))
 
-		out, err = kubectlWithInput(hpaManifest("events-load", server, 1), "-n", ns, "apply", "--dry-run=server", "-f", "-")
+		out, err = kubectlWithInput(hpaManifest("events-load", server, 1),
+			"-n", ns, "apply", "--dry-run=server", "-f", "-")
 		Expect(err).To(HaveOccurred())
 		Expect(out).To(ContainSubstring("may not target Deployment " + server))
 		Expect(mustKubectl("-n", ns, "get", "hpa", "--ignore-not-found", "-o", "name")).To(BeEmpty())
@@ -130,7 +132,7 @@ var _ = Describe("A DashStream whose Secret is missing", func() {
 	It("is Stalled, which kstatus reads as Failed, until the Secret exists", func() {
 		ns := "e2e-" + rand.String(5)
 		mustKubectl("create", "namespace", ns)
-		mustKubectl("-n", ns, "apply", "-f", filepath.Join(root, "config", "samples", "streaming_v1alpha1_dashstream.yaml"))
+		mustKubectl("-n", ns, "apply", "-f", filepath.Join(samplesDir(), "streaming_v1alpha1_dashstream.yaml"))
 
 		Eventually(kstatusOf).WithArguments(ns, "events").Should(Equal(status.FailedStatus))
 		msg := mustKubectl("-n", ns, "get", "dstream", "events",

@@ -164,7 +164,8 @@ func selectsLabelledNamespaces(w admissionregistrationv1.ValidatingWebhook) bool
 	return false
 }
 
-func webhookConfiguration(t *testing.T, objs []*unstructured.Unstructured) *admissionregistrationv1.ValidatingWebhookConfiguration {
+func webhookConfiguration(t *testing.T,
+	objs []*unstructured.Unstructured) *admissionregistrationv1.ValidatingWebhookConfiguration {
 	t.Helper()
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 	convert(t, find(objs, "ValidatingWebhookConfiguration", "dashstream-validating-webhook-configuration"), vwc)
