@@ -158,13 +158,8 @@ func writeMetricTable(b *strings.Builder, title string, metrics []Metric, reader
 	b.WriteString("| Metric | Type | Labels | Meaning | Exported by | Read by |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, m := range metrics {
-		help := m.Help
-		if m.Planned {
-			help += " (Being added; not exported yet.)"
-		}
-
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", m.Name, m.Type, codeList(m.Labels),
-			cell(help), m.ExportedBy, alertLinks(readers[m.Name]))
+			cell(m.Help), m.ExportedBy, alertLinks(readers[m.Name]))
 	}
 }
 

@@ -44,8 +44,6 @@ type Metric struct {
 	Help string
 	// ExportedBy says which program exports the metric.
 	ExportedBy string
-	// Planned marks a metric the operator will export but does not yet.
-	Planned bool
 }
 
 // Metrics returns the catalogue: every metric the rules use and every
@@ -93,7 +91,7 @@ func operatorMetrics() []Metric {
 			ExportedBy: ExporterOperator},
 		{Name: "dashstream_admission_denials_total", Type: Counter, Labels: []string{"kind"},
 			Help:       "Requests the DashStream admission webhooks denied, by kind of request.",
-			ExportedBy: ExporterOperator, Planned: true},
+			ExportedBy: ExporterOperator},
 		{Name: "dashstream_dashstreams", Type: Gauge, Labels: []string{"backplane_mode", "ready"},
 			Help: "The number of DashStreams, by backplane mode in force (None, PerPodConsumerGroup, " +
 				"Broadcast) and the status of their Ready condition (True, False, Unknown), counted " +
