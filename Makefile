@@ -113,3 +113,11 @@ $(KUSTOMIZE):
 
 $(KUBECTL):
 	hack/tools.sh kube
+
+##@ Performance
+
+.PHONY: bench
+bench: tools ## Benchmark the admission handlers, then HPA creates through a real API server with and without the webhooks.
+	go test -run '^$$' -bench . -benchmem ./internal/admission/
+	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" \
+		go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./test/benchmark/

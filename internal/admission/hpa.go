@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/dashflow/dashstream-operator/internal/policy"
@@ -77,30 +78,43 @@ func (h *HPAHandler) decode(req admission.Request, raw []byte) (scaleTarget, err
 	switch req.Kind {
 	case kindHPAv1:
 		hpa := &autoscalingv1.HorizontalPodAutoscaler{}
-		if err := h.decodeRaw(raw, hpa); err != nil {
+		spec, err := h.decodeRaw(raw, hpa)
+		if err != nil {
 			return scaleTarget{}, err
 		}
 		ref := hpa.Spec.ScaleTargetRef
 
-		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: hpa.Spec}, nil
+		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: spec}, nil
 	case kindHPAv2:
 		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
-		if err := h.decodeRaw(raw, hpa); err != nil {
+		spec, err := h.decodeRaw(raw, hpa)
+		if err != nil {
 			return scaleTarget{}, err
 		}
 		ref := hpa.Spec.ScaleTargetRef
 
-		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: hpa.Spec}, nil
+		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: spec}, nil
 	}
 
 	return scaleTarget{}, fmt.Errorf("unexpected kind %s: this webhook validates autoscaling/v1 and v2 "+
 		"HorizontalPodAutoscalers", req.Kind)
 }
 
-func (h *HPAHandler) decodeRaw(raw []byte, into runtime.Object) error {
+// decodeRaw decodes raw into the typed HPA and returns its spec as sent,
+// fields this build's types do not know included: an update that changes
+// only such a field (one a newer API server serves) is a spec update, not
+// a metadata-only one.
+func (h *HPAHandler) decodeRaw(raw []byte, into runtime.Object) (any, error) {
 	if err := h.Decoder.DecodeRaw(runtime.RawExtension{Raw: raw}, into); err != nil {
-		return fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
+		return nil, fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
 	}
 
-	return nil
+	var sent struct {
+		Spec any `json:"spec"`
+	}
+	if err := json.Unmarshal(raw, &sent); err != nil {
+		return nil, fmt.Errorf("decode HorizontalPodAutoscaler spec: %w", err)
+	}
+
+	return sent.Spec, nil
 }

@@ -5,7 +5,6 @@ package benchmark_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,10 +34,6 @@ import (
 	"github.com/dashflow/dashstream-operator/internal/admission"
 )
 
-// The test-e2e target passes -ginkgo.v to every package under test/; this
-// one has no Ginkgo suite, so it accepts the flag and ignores it.
-var _ = flag.Bool("ginkgo.v", false, "ignored: this package has no Ginkgo suite")
-
 const (
 	// webhookConfig is the ValidatingWebhookConfiguration config/webhook
 	// generates and envtest installs.
@@ -52,13 +47,15 @@ const (
 // harness is an API server and etcd, with the operator's manager serving
 // its webhooks in process, as controllers/suite_test.go runs them.
 type harness struct {
-	ctx     context.Context
-	cfg     *rest.Config
-	c       client.Client
-	cs      kubernetes.Interface
-	ns      string
-	hooks   []admissionregistrationv1.ValidatingWebhook
-	present bool
+	ctx context.Context
+	cfg *rest.Config
+	c   client.Client
+	cs  kubernetes.Interface
+	// ns holds the pinned DashStream; quietNS holds none but carries the
+	// label the HPA webhook selects, set by hand.
+	ns, quietNS string
+	hooks       []admissionregistrationv1.ValidatingWebhook
+	present     bool
 }
 
 // startHarness starts envtest and the manager, and creates a pinned
@@ -78,9 +75,10 @@ func startHarness(b *testing.B) *harness {
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	must(b, err, "create client")
 
-	h := &harness{ctx: ctx, cfg: cfg, c: c, ns: "bench"}
+	h := &harness{ctx: ctx, cfg: cfg, c: c, ns: "bench", quietNS: "bench-quiet"}
 	newClientset(b, h)
 	h.pinServer(b)
+	h.labelQuietNamespace(b)
 	h.saveWebhooks(b)
 
 	return h
@@ -159,6 +157,16 @@ func (h *harness) pinServer(b *testing.B) {
 
 	h.present = true
 	h.waitForWebhooks(b)
+}
+
+// labelQuietNamespace creates a namespace that the HPA webhook selects but
+// where HPA events make the operator reconcile nothing: with no DashStream
+// in it, nothing removes the label either.
+func (h *harness) labelQuietNamespace(b *testing.B) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: h.quietNS, Labels: map[string]string{streamingv1alpha1.NamespaceLabel: "true"},
+	}}
+	must(b, h.c.Create(h.ctx, ns), "create namespace "+h.quietNS)
 }
 
 // saveWebhooks keeps the webhooks as envtest installed them, pointed at
