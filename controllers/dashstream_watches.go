@@ -48,7 +48,7 @@ func (r *DashStreamReconciler) builder(mgr ctrl.Manager) *builder.Builder {
 		Owns(&corev1.Service{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).
-		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.forAutoscaler)).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.inNamespaceNamed),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{},
@@ -113,8 +113,23 @@ func (r *DashStreamReconciler) forSecret(ctx context.Context, o client.Object) [
 	return r.requests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
 }
 
-func (r *DashStreamReconciler) inNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.requests(ctx, client.InNamespace(o.GetNamespace()))
+// forAutoscaler maps an HPA to the DashStream whose server it targets, if
+// any. On an update the old HPA is mapped too, so an HPA turned elsewhere
+// clears the conflict it caused; HPAs aimed at other workloads, the usual
+// case, trigger nothing.
+func (r *DashStreamReconciler) forAutoscaler(_ context.Context, o client.Object) []reconcile.Request {
+	hpa, ok := o.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return nil
+	}
+
+	ref := hpa.Spec.ScaleTargetRef
+	name, ok := render.DashStreamForServer(ref.Name)
+	if !ok || !policy.IsDeployment(ref.APIVersion, ref.Kind) {
+		return nil
+	}
+
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: hpa.Namespace, Name: name}}}
 }
 
 // inNamespaceNamed maps a namespace whose labels changed (say, someone

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -35,11 +35,12 @@ func (h *DeploymentHandler) Handle(ctx context.Context, req admission.Request) a
 		return unexpectedKind(req.Kind, "apps/v1 Deployments")
 	}
 
-	oldDep, newDep := &appsv1.Deployment{}, &appsv1.Deployment{}
-	if err := h.decode(req.OldObject, oldDep); err != nil {
+	oldDep, err := decodeReplicas(req.OldObject)
+	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	if err := h.decode(req.Object, newDep); err != nil {
+	newDep, err := decodeReplicas(req.Object)
+	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 
@@ -64,13 +65,24 @@ func (h *DeploymentHandler) Handle(ctx context.Context, req admission.Request) a
 	return admission.Allowed("replicas allowed")
 }
 
-func (h *DeploymentHandler) decode(raw runtime.RawExtension, into *appsv1.Deployment) error {
+// replicasOnly is the one field of a Deployment this webhook reads.
+// Decoding just it, rather than two whole Deployments, halves the cost of
+// every update of a managed Deployment.
+type replicasOnly struct {
+	Spec struct {
+		Replicas *int32 `json:"replicas"`
+	} `json:"spec"`
+}
+
+func decodeReplicas(raw runtime.RawExtension) (*replicasOnly, error) {
 	if len(raw.Raw) == 0 {
-		return fmt.Errorf("request carries no Deployment (only updates are validated)")
-	}
-	if err := h.Decoder.DecodeRaw(raw, into); err != nil {
-		return fmt.Errorf("decode Deployment: %w", err)
+		return nil, fmt.Errorf("request carries no Deployment (only updates are validated)")
 	}
 
-	return nil
+	d := &replicasOnly{}
+	if err := json.Unmarshal(raw.Raw, d); err != nil {
+		return nil, fmt.Errorf("decode Deployment: %w", err)
+	}
+
+	return d, nil
 }
