@@ -74,9 +74,10 @@ var _ = Describe("The API server's validation of DashStreams", func() {
 			ds.Name = "a-name-that-is-far-too-long-for-a-service-name-x"
 		}, "metadata.name", "46"),
 		Entry("critical staleness below the warning", func(ds *streamingv1alpha1.DashStream) {
-			ds.Spec.Monitoring = &streamingv1alpha1.MonitoringSpec{PrometheusRule: &streamingv1alpha1.PrometheusRuleSpec{
-				PartitionStaleWarningSeconds: ptr.To[int32](600), PartitionStaleCriticalSeconds: ptr.To[int32](300),
-			}}
+			ds.Spec.Monitoring = &streamingv1alpha1.MonitoringSpec{
+				PrometheusRule: &streamingv1alpha1.PrometheusRuleSpec{
+					PartitionStaleWarningSeconds: ptr.To[int32](600), PartitionStaleCriticalSeconds: ptr.To[int32](300),
+				}}
 		}, "partitionStaleCriticalSeconds", "greater than"),
 	)
 

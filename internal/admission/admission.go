@@ -95,7 +95,9 @@ var (
 	kindScale      = metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}
 	kindDeployment = metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 	kindDashStream = metav1.GroupVersionKind{
-		Group: streamingv1alpha1.GroupVersion.Group, Version: streamingv1alpha1.GroupVersion.Version, Kind: "DashStream",
+		Group:   streamingv1alpha1.GroupVersion.Group,
+		Version: streamingv1alpha1.GroupVersion.Version,
+		Kind:    "DashStream",
 	}
 )
 
@@ -103,7 +105,8 @@ var (
 // registered for: an error, never a decision on an object that happens to
 // decode as the kind expected.
 func unexpectedKind(got metav1.GroupVersionKind, want string) admission.Response {
-	return admission.Errored(http.StatusBadRequest, fmt.Errorf("unexpected kind %s: this webhook validates %s", got, want))
+	return admission.Errored(http.StatusBadRequest,
+		fmt.Errorf("unexpected kind %s: this webhook validates %s", got, want))
 }
 
 // lookupFailed answers when the cache could not be read: an error, which

@@ -194,7 +194,8 @@ func TestUnreadableCacheIsAnError(t *testing.T) {
 			nil).body(),
 		dsadmission.PathScale:      scaleReview(pinnedServer, 2).body(),
 		dsadmission.PathDeployment: deploymentReview("alice", pinnedServer, ptr.To[int32](1), ptr.To[int32](2)).body(),
-		dsadmission.PathDashStream: dashStreamReview(dashStream(teamA, "events", streamingv1alpha1.BackplaneNone)).body(),
+		dsadmission.PathDashStream: dashStreamReview(
+			dashStream(teamA, "events", streamingv1alpha1.BackplaneNone)).body(),
 	}
 	for path, body := range cases {
 		resp := post(t, srv.WebhookMux(), path, body).response()

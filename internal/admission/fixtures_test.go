@@ -44,7 +44,9 @@ var (
 	kindScale      = metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}
 	kindDeployment = metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 	kindDashStream = metav1.GroupVersionKind{
-		Group: streamingv1alpha1.GroupVersion.Group, Version: streamingv1alpha1.GroupVersion.Version, Kind: "DashStream",
+		Group:   streamingv1alpha1.GroupVersion.Group,
+		Version: streamingv1alpha1.GroupVersion.Version,
+		Kind:    "DashStream",
 	}
 )
 

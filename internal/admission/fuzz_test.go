@@ -164,7 +164,8 @@ func hpaSeeds() [][]byte {
 		withRaw(create, `{"spec":null}`).body(),
 		withRaw(create, `{"spec":{"scaleTargetRef":{"name":null,"kind":"Deployment"}}}`).body(),
 		withRaw(create, `{"spec":{"maxReplicas":99999999999}}`).body(),
-		withRaw(create, `{"metadata":{"name":"\u00e9v\u00e8nements"},"spec":{"scaleTargetRef":{"name":"\u0000"}}}`).body(),
+		withRaw(create,
+			`{"metadata":{"name":"\u00e9v\u00e8nements"},"spec":{"scaleTargetRef":{"name":"\u0000"}}}`).body(),
 		withRaw(deploymentReview("alice", pinnedServer, nil, ptr.To[int32](2)), bare).body(),
 	}
 }

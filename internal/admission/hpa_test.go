@@ -132,5 +132,6 @@ func TestHPAUpdateOfAFieldUnknownHereIsASpecUpdate(t *testing.T) {
 		`{"apiVersion":"apps/v1","kind":"Deployment","name":"events-websocket-server"},` +
 		`"minReplicas":1,"maxReplicas":5,"futureField":{"burst":true}}}`)
 
-	post(t, srv.WebhookMux(), dsadmission.PathHPA, r.body()).expectDenied(t, "HorizontalPodAutoscaler team-a/events-load")
+	post(t, srv.WebhookMux(), dsadmission.PathHPA, r.body()).
+		expectDenied(t, "HorizontalPodAutoscaler team-a/events-load")
 }

@@ -26,8 +26,9 @@ type ScaleHandler struct {
 // Handle decides one deployments/scale update.
 func (h *ScaleHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.SubResource != "scale" {
-		return admission.Errored(http.StatusBadRequest,
-			fmt.Errorf("unexpected request for %s/%s: this webhook validates deployments/scale", req.Resource.Resource, req.SubResource))
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf(
+			"unexpected request for %s/%s: this webhook validates deployments/scale",
+			req.Resource.Resource, req.SubResource))
 	}
 
 	if req.Kind != kindScale {

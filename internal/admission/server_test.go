@@ -211,9 +211,11 @@ func (r request) body() []byte {
 	review := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request: &admissionv1.AdmissionRequest{
-			UID:         types.UID("7d5c1a2e-" + r.name),
-			Kind:        r.kind,
-			Resource:    metav1.GroupVersionResource{Group: r.kind.Group, Version: r.kind.Version, Resource: r.resource},
+			UID:  types.UID("7d5c1a2e-" + r.name),
+			Kind: r.kind,
+			Resource: metav1.GroupVersionResource{
+				Group: r.kind.Group, Version: r.kind.Version, Resource: r.resource,
+			},
 			SubResource: r.subResource,
 			Name:        r.name,
 			Namespace:   r.namespace,

@@ -233,7 +233,9 @@ func pinnedDashStream(ns string) *streamingv1alpha1.DashStream {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "events"},
 		Spec: streamingv1alpha1.DashStreamSpec{
 			Image: "ghcr.io/dashflow/websocket-server:1.8.2",
-			Kafka: streamingv1alpha1.KafkaSpec{Brokers: []string{"kafka-0:9092"}, Topic: "events", GroupID: "websocket"},
+			Kafka: streamingv1alpha1.KafkaSpec{
+				Brokers: []string{"kafka-0:9092"}, Topic: "events", GroupID: "websocket",
+			},
 		},
 	}
 }
@@ -242,9 +244,11 @@ func newHPA(ns, name, target string) *autoscalingv2.HorizontalPodAutoscaler {
 	return &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: target},
-			MinReplicas:    ptr.To[int32](1),
-			MaxReplicas:    5,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
+				APIVersion: "apps/v1", Kind: "Deployment", Name: target,
+			},
+			MinReplicas: ptr.To[int32](1),
+			MaxReplicas: 5,
 		},
 	}
 }
