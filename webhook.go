@@ -15,6 +15,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	"github.com/dashflow/dashstream-operator/internal/admission"
 	"github.com/dashflow/dashstream-operator/internal/webhookcert"
 )
@@ -92,6 +94,10 @@ func setupWebhooks(mgr ctrl.Manager, w webhookOptions) error {
 		return err
 	}
 
+	if err := warmInformers(mgr); err != nil {
+		return err
+	}
+
 	srv := webhook.NewServer(webhook.Options{
 		Port:    w.port,
 		CertDir: w.certDir,
@@ -108,6 +114,20 @@ func setupWebhooks(mgr ctrl.Manager, w webhookOptions) error {
 		addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(w.port)), serverName: w.names()[0]}
 
 	return mgr.AddReadyzCheck("webhooks", readyChecker(ready, srv, trusted.check))
+}
+
+// warmInformers starts, with the cache, the informers the handlers read.
+// The controller would start them only on the leader; without this, the
+// first request to another replica would wait for a full list of every
+// HPA in the cluster, and could pass its timeout.
+func warmInformers(mgr ctrl.Manager) error {
+	for _, obj := range []client.Object{&streamingv1alpha1.DashStream{}, &autoscalingv2.HorizontalPodAutoscaler{}} {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), obj); err != nil {
+			return fmt.Errorf("start the %T informer for the webhooks: %w", obj, err)
+		}
+	}
+
+	return nil
 }
 
 // certificateReady starts what provides the certificate and returns a

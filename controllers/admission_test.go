@@ -10,6 +10,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -122,6 +123,21 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 		Expect(alice.Create(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
 			"a server with a backplane mode may be autoscaled")
+
+		// The HPA controller scales through the scale subresource; the
+		// operator leaves the autoscaler's count alone.
+		dep := deploymentNamed(ns, server)
+		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 5)))).
+			To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](5)), "the operator must not fight the autoscaler")
+		}, 3*resyncPeriod/2, interval).Should(Succeed())
+
+		events := &eventsv1.EventList{}
+		Expect(k8sClient.List(ctx, events, client.InNamespace(ns))).To(Succeed())
+		Expect(events.Items).NotTo(ContainElement(HaveField("Reason", "ReplicasReverted")),
+			"an autoscaler's count is not drift")
 	})
 })
 

@@ -2,15 +2,18 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -25,6 +28,8 @@ import (
 type applyResult struct {
 	// err is the first error worth retrying; it is returned from Reconcile.
 	err error
+	// deployment is the Deployment as the API server stored the apply.
+	deployment *appsv1.Deployment
 	// failed names the child the API server refused, if any.
 	failed string
 	// monitoring is the MonitoringReady condition to report.
@@ -35,13 +40,24 @@ type applyResult struct {
 
 // applyChildren applies every child of ds. A failing child does not stop
 // the others: the server keeps running even if, say, the PDB is refused.
-func (r *DashStreamReconciler) applyChildren(ctx context.Context, ds *streamingv1alpha1.DashStream) applyResult {
+func (r *DashStreamReconciler) applyChildren(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	obs *observation) applyResult {
 	res := applyResult{}
+	deployment := func(ctx context.Context, ds *streamingv1alpha1.DashStream) error {
+		if err := r.handOverReplicas(ctx, ds, obs); err != nil {
+			return err
+		}
+
+		var err error
+		res.deployment, err = r.applyDeployment(ctx, ds, obs.replicas(ds))
+
+		return err
+	}
 	steps := []struct {
 		name  string
 		apply func(context.Context, *streamingv1alpha1.DashStream) error
 	}{
-		{"Deployment", r.applyDeployment},
+		{"Deployment", deployment},
 		{"Service", r.applyService},
 		{"PodDisruptionBudget", r.applyPDB},
 	}
@@ -58,8 +74,52 @@ func (r *DashStreamReconciler) applyChildren(ctx context.Context, ds *streamingv
 	return res
 }
 
-func (r *DashStreamReconciler) applyDeployment(ctx context.Context, ds *streamingv1alpha1.DashStream) error {
-	return r.Apply(ctx, render.Deployment(ds), client.FieldOwner(render.FieldManager), client.ForceOwnership)
+// handOverReplicas lets an autoscaler take spec.replicas over without a
+// jump. The operator owns the field alone until the autoscaler first writes
+// it; dropping it from the operator's apply would reset the Deployment to 1
+// replica. So another field manager first applies the live count: the
+// field is then shared, and stays when the operator lets go of it. Without
+// force, the API server refuses this apply if the count just changed, and
+// the next reconcile tries again: nothing ever writes an outdated count.
+func (r *DashStreamReconciler) handOverReplicas(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	obs *observation) error {
+	d := obs.deployment
+	if obs.replicas(ds) != nil || obs.replicasOwnedElsewhere || d == nil || d.Spec.Replicas == nil {
+		return nil
+	}
+
+	ac := appsv1ac.Deployment(d.Name, d.Namespace).WithSpec(appsv1ac.DeploymentSpec().WithReplicas(*d.Spec.Replicas))
+	if err := r.Apply(ctx, ac, client.FieldOwner(replicasHandOverManager)); err != nil {
+		return fmt.Errorf("hand replicas over to the autoscaler: %w", err)
+	}
+
+	return nil
+}
+
+// replicasHandOverManager holds spec.replicas between the operator and an
+// autoscaler; the autoscaler's first scale takes it over.
+const replicasHandOverManager = "dashstream-operator-replicas-handover"
+
+// applyDeployment applies the Deployment with replicas pods (nil: the
+// autoscaler's count) and returns it as the API server stored it.
+func (r *DashStreamReconciler) applyDeployment(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	replicas *int32) (*appsv1.Deployment, error) {
+	ac := render.Deployment(ds, replicas)
+	if err := r.Apply(ctx, ac, client.FieldOwner(render.FieldManager), client.ForceOwnership); err != nil {
+		return nil, err
+	}
+
+	// Apply fills ac with the stored object; read it back as the API type.
+	data, err := json.Marshal(ac)
+	if err != nil {
+		return nil, fmt.Errorf("read the applied Deployment: %w", err)
+	}
+	dep := &appsv1.Deployment{}
+	if err := json.Unmarshal(data, dep); err != nil {
+		return nil, fmt.Errorf("read the applied Deployment: %w", err)
+	}
+
+	return dep, nil
 }
 
 func (r *DashStreamReconciler) applyService(ctx context.Context, ds *streamingv1alpha1.DashStream) error {

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -91,9 +92,14 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 
 	// Correct replica drift loudly, then apply every child.
-	r.reportDrift(ctx, ds, obs.deployment)
+	r.reportDrift(ctx, ds, obs)
 
-	res := r.applyChildren(ctx, ds)
+	res := r.applyChildren(ctx, ds, obs)
+	if res.deployment != nil {
+		// Status describes the Deployment as just applied, so a new spec
+		// never reads as Ready before its rollout has begun.
+		obs.deployment = res.deployment
+	}
 
 	// Status last, written only when it changed.
 	err = r.writeStatus(ctx, ds, obs, res)
@@ -112,6 +118,31 @@ type observation struct {
 	deployment     *appsv1.Deployment
 	missingSecrets []secretUse
 	autoscalers    []string
+	autoscaler     policy.Autoscaler
+	// replicasOwnedElsewhere: a writer other than the operator owns the
+	// Deployment's spec.replicas, as the HPA controller does once it scaled.
+	replicasOwnedElsewhere bool
+}
+
+// wantReplicas returns the count the Deployment should run: what the
+// operator applies, or the autoscaler's current count.
+func (o *observation) wantReplicas(ds *streamingv1alpha1.DashStream) int32 {
+	if n := o.replicas(ds); n != nil {
+		return *n
+	}
+
+	return ptr.Deref(o.deployment.Spec.Replicas, 1)
+}
+
+// replicas returns the count the operator applies, or nil when an
+// autoscaler owns it.
+func (o *observation) replicas(ds *streamingv1alpha1.DashStream) *int32 {
+	var live *int32
+	if o.deployment != nil {
+		live = o.deployment.Spec.Replicas
+	}
+
+	return policy.ReplicasToApply(ds, o.autoscaler, live)
 }
 
 func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha1.DashStream) (*observation, error) {
@@ -137,25 +168,29 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 		return nil, err
 	}
 	obs.autoscalers = hpas
+	obs.autoscaler = policy.Autoscaler{Present: len(hpas) > 0}
+	obs.replicasOwnedElsewhere = othersOwnReplicas(obs.deployment)
 
 	return obs, nil
 }
 
 // reportDrift records, as an Event, a log line and a metric, that someone
 // changed the Deployment's replicas; the apply that follows restores them.
-func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream,
-	dep *appsv1.Deployment) {
-	want := policy.DesiredReplicas(ds)
-	if dep == nil || dep.Spec.Replicas == nil || *dep.Spec.Replicas == want {
+// A count the spec itself just changed, or one an autoscaler owns, is not
+// drift.
+func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, obs *observation) {
+	dep, want := obs.deployment, obs.replicas(ds)
+	if dep == nil || dep.Spec.Replicas == nil || want == nil || *dep.Spec.Replicas == *want ||
+		ds.Status.ObservedGeneration != ds.Generation {
 		return
 	}
 
 	got := *dep.Spec.Replicas
 	log.FromContext(ctx).Info("Restoring Deployment replicas changed outside the DashStream",
-		"deployment", dep.Name, "found", got, "restoring", want, "backplaneMode", policy.Mode(ds))
+		"deployment", dep.Name, "found", got, "restoring", *want, "backplaneMode", policy.Mode(ds))
 	r.Recorder.Eventf(ds, dep, "Warning", ReasonReplicasReverted, "RestoreReplicas",
 		"Deployment %s was scaled to %d outside the DashStream; restored to %d. %s",
-		dep.Name, got, want, scaleAdvice(ds))
+		dep.Name, got, *want, scaleAdvice(ds))
 	driftCorrections.WithLabelValues("replicas").Inc()
 }
 

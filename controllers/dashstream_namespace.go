@@ -32,8 +32,11 @@ func (r *DashStreamReconciler) syncNamespaceLabel(ctx context.Context, namespace
 		return fmt.Errorf("list DashStreams in namespace %s: %w", namespace, err)
 	}
 
+	// The webhook selects the value "true" exactly: any other value, or a
+	// stale label, is corrected.
 	want := len(list.Items) > 0 && ns.DeletionTimestamp.IsZero()
-	if _, has := ns.Labels[streamingv1alpha1.NamespaceLabel]; has == want {
+	value, has := ns.Labels[streamingv1alpha1.NamespaceLabel]
+	if (want && value == "true") || (!want && !has) {
 		return nil
 	}
 

@@ -71,9 +71,13 @@ func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1a
 // neither.
 func conditions(ds *streamingv1alpha1.DashStream, obs *observation, res applyResult) []metav1.Condition {
 	stall := stalledCondition(obs, res)
-	progress := reconcilingCondition(ds, obs.deployment)
-	if stall.Status == metav1.ConditionTrue {
+	progress := reconcilingCondition(obs.wantReplicas(ds), obs.deployment)
+	switch {
+	case stall.Status == metav1.ConditionTrue:
 		progress = reconciling(metav1.ConditionFalse, stall.Reason, "Progress is blocked; see the Stalled condition")
+	case res.failed != "":
+		progress = reconciling(metav1.ConditionTrue, streamingv1alpha1.ReasonRetrying,
+			fmt.Sprintf("Writing the %s failed and is retried: %v", res.failed, res.err))
 	}
 
 	return []metav1.Condition{
@@ -97,7 +101,7 @@ func stalledCondition(obs *observation, res applyResult) metav1.Condition {
 			fmt.Sprintf("Secret not found in the DashStream's namespace: %s. Create it; the server "+
 				"starts once it exists", strings.Join(parts, ", ")))
 	}
-	if res.failed != "" {
+	if res.failed != "" && permanent(res.err) {
 		return stalled(metav1.ConditionTrue, streamingv1alpha1.ReasonApplyFailed,
 			fmt.Sprintf("The API server refused the %s: %v", res.failed, res.err))
 	}
@@ -111,8 +115,7 @@ func stalledCondition(obs *observation, res applyResult) metav1.Condition {
 		"Nothing blocks progress")
 }
 
-func reconcilingCondition(ds *streamingv1alpha1.DashStream, d *appsv1.Deployment) metav1.Condition {
-	want := policy.DesiredReplicas(ds)
+func reconcilingCondition(want int32, d *appsv1.Deployment) metav1.Condition {
 	switch {
 	case d == nil:
 		return reconciling(metav1.ConditionTrue, streamingv1alpha1.ReasonRollingOut,
@@ -134,6 +137,9 @@ func readyCondition(stalled, reconciling metav1.Condition) metav1.Condition {
 	switch {
 	case stalled.Status == metav1.ConditionTrue:
 		return condition(streamingv1alpha1.ConditionReady, metav1.ConditionFalse, stalled.Reason, stalled.Message)
+	case reconciling.Status == metav1.ConditionTrue && reconciling.Reason == streamingv1alpha1.ReasonRetrying:
+		return condition(streamingv1alpha1.ConditionReady, metav1.ConditionFalse, reconciling.Reason,
+			reconciling.Message)
 	case reconciling.Status == metav1.ConditionTrue:
 		return condition(streamingv1alpha1.ConditionReady, metav1.ConditionFalse,
 			streamingv1alpha1.ReasonDeploymentUnavailable, reconciling.Message)
@@ -144,7 +150,7 @@ func readyCondition(stalled, reconciling metav1.Condition) metav1.Condition {
 }
 
 func autoscalerCondition(ds *streamingv1alpha1.DashStream, hpas []string) metav1.Condition {
-	if len(hpas) == 0 {
+	if len(hpas) == 0 || !policy.Pinned(ds) {
 		return condition(streamingv1alpha1.ConditionAutoscalerConflict, metav1.ConditionFalse,
 			streamingv1alpha1.ReasonNoConflict, "No HorizontalPodAutoscaler targets a pinned Deployment")
 	}
@@ -167,6 +173,14 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 	}
 
 	return nil
+}
+
+// permanent reports an API error that retrying the same write cannot clear:
+// the object is invalid, or admission or authorization refuses it. Anything
+// else (timeouts, throttling, an API server restarting) is transient.
+func permanent(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) ||
+		apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsUnsupportedMediaType(err)
 }
 
 func stalled(status metav1.ConditionStatus, reason, msg string) metav1.Condition {

@@ -215,13 +215,9 @@ func (r *DashStreamReconciler) missingSecrets(ctx context.Context,
 }
 
 // autoscalersTargeting returns the names of the HPAs aimed at ds's
-// Deployment, sorted, when ds pins its replicas.
+// Deployment, sorted.
 func (r *DashStreamReconciler) autoscalersTargeting(ctx context.Context,
 	ds *streamingv1alpha1.DashStream) ([]string, error) {
-	if !policy.Pinned(ds) {
-		return nil, nil
-	}
-
 	list := &autoscalingv2.HorizontalPodAutoscalerList{}
 	if err := r.List(ctx, list, client.InNamespace(ds.Namespace)); err != nil {
 		return nil, fmt.Errorf("list HorizontalPodAutoscalers: %w", err)

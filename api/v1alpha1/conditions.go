@@ -18,6 +18,9 @@ const (
 	ReasonRollingOut = "RollingOut"
 	// ReasonReconciled: nothing is left to converge.
 	ReasonReconciled = "Reconciled"
+	// ReasonRetrying: writing a child failed in a way that clears on its
+	// own (a timeout, a throttled or unavailable API server); it is retried.
+	ReasonRetrying = "Retrying"
 
 	// ConditionStalled is True when progress needs someone to act.
 	ConditionStalled = "Stalled"

@@ -41,6 +41,27 @@ func MayAutoscale(ds *streamingv1alpha1.DashStream) bool {
 	return !Pinned(ds)
 }
 
+// Autoscaler is what the reconciler knows about autoscaling of a server.
+type Autoscaler struct {
+	// Present is true when an HPA targets the server's Deployment.
+	Present bool
+}
+
+// ReplicasToApply returns the replica count the operator writes into ds's
+// Deployment, or nil when it must leave the count to an autoscaler. Pinned:
+// 1, whatever autoscales it. Without an autoscaler, or before the
+// Deployment exists (live is nil): spec.replicas. With an autoscaler on a
+// server with a backplane mode: nil, the autoscaler owns the count.
+func ReplicasToApply(ds *streamingv1alpha1.DashStream, hpa Autoscaler, live *int32) *int32 {
+	if Pinned(ds) || !hpa.Present || live == nil {
+		n := DesiredReplicas(ds)
+
+		return &n
+	}
+
+	return nil
+}
+
 // CheckReplicas returns nil when ds's server may run n replicas, else an
 // error that says why not and what to do instead.
 func CheckReplicas(ds *streamingv1alpha1.DashStream, n int32) error {

@@ -91,3 +91,33 @@ func TestTargetsDeployment(t *testing.T) {
 		}
 	}
 }
+
+func TestReplicasToApply(t *testing.T) {
+	broadcast := dashStream(streamingv1alpha1.BackplaneBroadcast, ptr.To[int32](3))
+	cases := []struct {
+		name string
+		ds   *streamingv1alpha1.DashStream
+		hpa  policy.Autoscaler
+		live *int32
+		want *int32
+	}{
+		{"pinned, whatever autoscales it", dashStream("", ptr.To[int32](3)),
+			policy.Autoscaler{Present: true}, ptr.To[int32](4), ptr.To[int32](1)},
+		{"backplane without an autoscaler: the spec", broadcast, policy.Autoscaler{}, ptr.To[int32](5),
+			ptr.To[int32](3)},
+		{"autoscaler owns the count: left alone", broadcast,
+			policy.Autoscaler{Present: true}, ptr.To[int32](5), nil},
+		{"autoscaler has not scaled yet: still the autoscaler's", broadcast,
+			policy.Autoscaler{Present: true}, ptr.To[int32](2), nil},
+		{"autoscaler before the Deployment exists: the spec", broadcast, policy.Autoscaler{Present: true}, nil,
+			ptr.To[int32](3)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := policy.ReplicasToApply(c.ds, c.hpa, c.live)
+			if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+				t.Errorf("ReplicasToApply = %v, want %v", ptr.Deref(got, -1), ptr.Deref(c.want, -1))
+			}
+		})
+	}
+}

@@ -26,18 +26,23 @@ const (
 	nonRootUID int64 = 65532
 )
 
-// Deployment renders the server's Deployment. In mode None it runs exactly
-// one replica with the Recreate strategy, so two members of one consumer
-// group never overlap, not even during a rollout.
-func Deployment(ds *streamingv1alpha1.DashStream) *appsv1ac.DeploymentApplyConfiguration {
+// Deployment renders the server's Deployment with replicas pods; nil
+// leaves the count out, to an autoscaler that owns it. In mode None it runs
+// the Recreate strategy, so two members of one consumer group never
+// overlap, not even during a rollout.
+func Deployment(ds *streamingv1alpha1.DashStream, replicas *int32) *appsv1ac.DeploymentApplyConfiguration {
+	spec := appsv1ac.DeploymentSpec().
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(ds))).
+		WithStrategy(strategy(ds)).
+		WithTemplate(podTemplate(ds))
+	if replicas != nil {
+		spec.WithReplicas(*replicas)
+	}
+
 	return appsv1ac.Deployment(ServerObjectName(ds.Name), ds.Namespace).
 		WithLabels(Labels(ds)).
 		WithOwnerReferences(ownerReference(ds)).
-		WithSpec(appsv1ac.DeploymentSpec().
-			WithReplicas(policy.DesiredReplicas(ds)).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(ds))).
-			WithStrategy(strategy(ds)).
-			WithTemplate(podTemplate(ds)))
+		WithSpec(spec)
 }
 
 func strategy(ds *streamingv1alpha1.DashStream) *appsv1ac.DeploymentStrategyApplyConfiguration {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
 
@@ -24,7 +25,7 @@ func base() *streamingv1alpha1.DashStream {
 // deployment renders ds and reads it back as the API type a user would get.
 func deployment(t *testing.T, ds *streamingv1alpha1.DashStream) *appsv1.Deployment {
 	t.Helper()
-	raw, err := json.Marshal(render.Deployment(ds))
+	raw, err := json.Marshal(render.Deployment(ds, ptr.To(policy.DesiredReplicas(ds))))
 	if err != nil {
 		t.Fatal(err)
 	}

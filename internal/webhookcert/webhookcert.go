@@ -36,8 +36,10 @@ type Options struct {
 }
 
 // AddRotator adds certificate issuance and rotation to mgr. ready is
-// closed once the certificate is in CertDir and the CA is in the webhook
-// configuration, which is when the webhook server may start.
+// closed once the certificate is in CertDir and cert-controller has tried to
+// patch the CA into the webhook configuration, which is when the webhook
+// server may start. Whether the API server can trust the server is what the
+// manager's readiness check tests, with a TLS handshake.
 func AddRotator(mgr ctrl.Manager, o Options, ready chan struct{}) error {
 	if len(o.DNSNames) == 0 {
 		return fmt.Errorf("webhook certificate: at least one DNS name is needed")
