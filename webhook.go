@@ -133,29 +133,35 @@ func warmInformers(mgr ctrl.Manager) error {
 // certificateReady starts what provides the certificate and returns a
 // channel closed once it is usable.
 func certificateReady(mgr ctrl.Manager, w webhookOptions) (chan struct{}, error) {
+	ready := make(chan struct{})
 	secret := types.NamespacedName{Namespace: w.namespace, Name: w.secret}
 	if w.certFromFiles {
 		files := &webhookcert.SecretFiles{Reader: mgr.GetAPIReader(), Secret: secret, Dir: w.certDir,
 			Interval: 2 * time.Second}
+		if !w.rotate {
+			// Only the copy says when the files are there.
+			files.Copied = ready
+		}
 		if err := mgr.Add(files); err != nil {
 			return nil, fmt.Errorf("add webhook certificate copier: %w", err)
 		}
 	}
 
-	ready := make(chan struct{})
-	if !w.rotate {
+	switch {
+	case w.rotate:
+		return ready, webhookcert.AddRotator(mgr, webhookcert.Options{
+			Secret:               secret,
+			DNSNames:             w.names(),
+			CertDir:              w.certDir,
+			WebhookConfiguration: w.configuration,
+			CheckInterval:        time.Minute,
+		}, ready)
+	case !w.certFromFiles:
+		// cert-manager's Secret, mounted by the kubelet.
 		close(ready)
-
-		return ready, nil
 	}
 
-	return ready, webhookcert.AddRotator(mgr, webhookcert.Options{
-		Secret:               secret,
-		DNSNames:             w.names(),
-		CertDir:              w.certDir,
-		WebhookConfiguration: w.configuration,
-		CheckInterval:        time.Minute,
-	}, ready)
+	return ready, nil
 }
 
 // afterReady starts srv once ready is closed.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +32,12 @@ type SecretFiles struct {
 	Dir string
 	// Interval is how often the Secret is read.
 	Interval time.Duration
+	// Copied, when set, is closed once both files are in Dir: where nothing
+	// else says when the certificate is ready, the webhook server waits
+	// for it.
+	Copied chan struct{}
+
+	once sync.Once
 }
 
 // Start copies the Secret every Interval until ctx ends. It implements
@@ -75,6 +82,10 @@ func (s *SecretFiles) sync(ctx context.Context) error {
 		if err := writeIfChanged(filepath.Join(s.Dir, name), secret.Data[name]); err != nil {
 			return err
 		}
+	}
+
+	if s.Copied != nil {
+		s.once.Do(func() { close(s.Copied) })
 	}
 
 	return nil

@@ -18,7 +18,8 @@ var key = types.NamespacedName{Namespace: "dashstream-system", Name: "cert"}
 
 func TestSyncWritesNothingUntilTheCertificateIsIssued(t *testing.T) {
 	dir := t.TempDir()
-	s := &SecretFiles{Reader: reader(t, map[string][]byte{}), Secret: key, Dir: dir}
+	copied := make(chan struct{})
+	s := &SecretFiles{Reader: reader(t, map[string][]byte{}), Secret: key, Dir: dir, Copied: copied}
 
 	if err := s.sync(context.Background()); err != nil {
 		t.Fatalf("sync: %v", err)
@@ -28,18 +29,29 @@ func TestSyncWritesNothingUntilTheCertificateIsIssued(t *testing.T) {
 	if len(entries) != 0 {
 		t.Errorf("an empty Secret must leave the folder empty, found %v", entries)
 	}
+	select {
+	case <-copied:
+		t.Error("Copied must stay open until the files are there")
+	default:
+	}
 }
 
 func TestSyncCopiesTheCertificateAndItsRenewal(t *testing.T) {
 	dir := t.TempDir()
 	c := reader(t, map[string][]byte{"tls.crt": []byte("cert-1"), "tls.key": []byte("key-1")})
-	s := &SecretFiles{Reader: c, Secret: key, Dir: dir}
+	copied := make(chan struct{})
+	s := &SecretFiles{Reader: c, Secret: key, Dir: dir, Copied: copied}
 
 	if err := s.sync(context.Background()); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
 	expectFile(t, filepath.Join(dir, "tls.crt"), "cert-1")
 	expectFile(t, filepath.Join(dir, "tls.key"), "key-1")
+	select {
+	case <-copied:
+	default:
+		t.Error("Copied should be closed once the files are there")
+	}
 
 	secret := &corev1.Secret{}
 	if err := c.Get(context.Background(), key, secret); err != nil {
