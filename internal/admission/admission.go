@@ -46,10 +46,10 @@ func Register(srv webhook.Server, scheme *runtime.Scheme, reader client.Reader, 
 	decoder := admission.NewDecoder(scheme)
 	lookup := &pinLookup{reader: reader}
 
-	srv.Register(PathHPA, &webhook.Admission{Handler: &HPAHandler{Decoder: decoder, pins: lookup}})
+	srv.Register(PathHPA, &webhook.Admission{Handler: &HPAHandler{pins: lookup}})
 	srv.Register(PathScale, &webhook.Admission{Handler: &ScaleHandler{Decoder: decoder, pins: lookup}})
 	srv.Register(PathDeployment, &webhook.Admission{Handler: &DeploymentHandler{
-		Decoder: decoder, pins: lookup, Operator: operator,
+		pins: lookup, Operator: operator,
 	}})
 	srv.Register(PathDashStream, &webhook.Admission{Handler: &DashStreamHandler{Decoder: decoder, Reader: reader}})
 }
@@ -107,6 +107,18 @@ var (
 func unexpectedKind(got metav1.GroupVersionKind, want string) admission.Response {
 	return admission.Errored(http.StatusBadRequest,
 		fmt.Errorf("unexpected kind %s: this webhook validates %s", got, want))
+}
+
+// ofKind checks that an object sent with a request is of the kind the
+// request names, as the scheme's decoder would: the handlers that read only
+// a few fields of it must not decide on an object of another kind.
+func ofKind(tm metav1.TypeMeta, want metav1.GroupVersionKind) error {
+	got := tm.GroupVersionKind()
+	if got.Group != want.Group || got.Version != want.Version || got.Kind != want.Kind {
+		return fmt.Errorf("the object is a %s, not the %s the request names", got, want)
+	}
+
+	return nil
 }
 
 // lookupFailed answers when the cache could not be read: an error, which

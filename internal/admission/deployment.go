@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/utils/ptr"
@@ -23,7 +24,6 @@ import (
 // anyone but the operator: a kubectl edit, an overlay applied by hand or by
 // a GitOps sync. Everything else about the Deployment may change.
 type DeploymentHandler struct {
-	Decoder admission.Decoder
 	// Operator is the operator's own user name; its writes always pass.
 	Operator string
 	pins     *pinLookup
@@ -69,7 +69,8 @@ func (h *DeploymentHandler) Handle(ctx context.Context, req admission.Request) a
 // Decoding just it, rather than two whole Deployments, halves the cost of
 // every update of a managed Deployment.
 type replicasOnly struct {
-	Spec struct {
+	metav1.TypeMeta `json:",inline"`
+	Spec            struct {
 		Replicas *int32 `json:"replicas"`
 	} `json:"spec"`
 }
@@ -81,6 +82,9 @@ func decodeReplicas(raw runtime.RawExtension) (*replicasOnly, error) {
 
 	d := &replicasOnly{}
 	if err := json.Unmarshal(raw.Raw, d); err != nil {
+		return nil, fmt.Errorf("decode Deployment: %w", err)
+	}
+	if err := ofKind(d.TypeMeta, kindDeployment); err != nil {
 		return nil, fmt.Errorf("decode Deployment: %w", err)
 	}
 

@@ -2,14 +2,13 @@ package admission
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"fmt"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -23,8 +22,7 @@ import (
 // HPAHandler denies HorizontalPodAutoscalers, autoscaling/v1 or v2, whose
 // scale target is a Deployment pinned to one replica by a DashStream.
 type HPAHandler struct {
-	Decoder admission.Decoder
-	pins    *pinLookup
+	pins *pinLookup
 }
 
 // scaleTarget is the part of an HPA, of either version, the policy reads.
@@ -75,46 +73,52 @@ func (h *HPAHandler) decode(req admission.Request, raw []byte) (scaleTarget, err
 		return scaleTarget{}, fmt.Errorf("request carries no HorizontalPodAutoscaler")
 	}
 
-	switch req.Kind {
-	case kindHPAv1:
-		hpa := &autoscalingv1.HorizontalPodAutoscaler{}
-		spec, err := h.decodeRaw(raw, hpa)
-		if err != nil {
-			return scaleTarget{}, err
-		}
-		ref := hpa.Spec.ScaleTargetRef
-
-		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: spec}, nil
-	case kindHPAv2:
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
-		spec, err := h.decodeRaw(raw, hpa)
-		if err != nil {
-			return scaleTarget{}, err
-		}
-		ref := hpa.Spec.ScaleTargetRef
-
-		return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: spec}, nil
+	if req.Kind != kindHPAv1 && req.Kind != kindHPAv2 {
+		return scaleTarget{}, fmt.Errorf("unexpected kind %s: this webhook validates autoscaling/v1 and v2 "+
+			"HorizontalPodAutoscalers", req.Kind)
 	}
 
-	return scaleTarget{}, fmt.Errorf("unexpected kind %s: this webhook validates autoscaling/v1 and v2 "+
-		"HorizontalPodAutoscalers", req.Kind)
+	return decodeScaleTarget(raw, req.Kind)
 }
 
-// decodeRaw decodes raw into the typed HPA and returns its spec as sent,
-// fields this build's types do not know included: an update that changes
-// only such a field (one a newer API server serves) is a spec update, not
-// a metadata-only one.
-func (h *HPAHandler) decodeRaw(raw []byte, into runtime.Object) (any, error) {
-	if err := h.Decoder.DecodeRaw(runtime.RawExtension{Raw: raw}, into); err != nil {
-		return nil, fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
-	}
-
+// decodeScaleTarget reads an HPA of either version, which both carry the
+// same scaleTargetRef, in one pass over the object, and checks that it is
+// of the kind the request names. The spec is kept as sent, fields this
+// build's types do not know included: an update that changes only such a
+// field (one a newer API server serves) is a spec update, not a
+// metadata-only one.
+func decodeScaleTarget(raw []byte, want metav1.GroupVersionKind) (scaleTarget, error) {
 	var sent struct {
-		Spec any `json:"spec"`
+		metav1.TypeMeta `json:",inline"`
+		Spec            stdjson.RawMessage `json:"spec"`
 	}
-	if err := json.Unmarshal(raw, &sent); err != nil {
-		return nil, fmt.Errorf("decode HorizontalPodAutoscaler spec: %w", err)
+	if err := stdjson.Unmarshal(raw, &sent); err != nil {
+		return scaleTarget{}, fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
+	}
+	if err := ofKind(sent.TypeMeta, want); err != nil {
+		return scaleTarget{}, fmt.Errorf("decode HorizontalPodAutoscaler: %w", err)
 	}
 
-	return sent.Spec, nil
+	var spec struct {
+		ScaleTargetRef struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Name       string `json:"name"`
+		} `json:"scaleTargetRef"`
+	}
+	// apimachinery's decoder keeps integers exact, so no two specs that
+	// differ compare equal.
+	var all any
+	if len(sent.Spec) > 0 {
+		if err := stdjson.Unmarshal(sent.Spec, &spec); err != nil {
+			return scaleTarget{}, fmt.Errorf("decode HorizontalPodAutoscaler spec: %w", err)
+		}
+		if err := json.Unmarshal(sent.Spec, &all); err != nil {
+			return scaleTarget{}, fmt.Errorf("decode HorizontalPodAutoscaler spec: %w", err)
+		}
+	}
+
+	ref := spec.ScaleTargetRef
+
+	return scaleTarget{apiVersion: ref.APIVersion, kind: ref.Kind, name: ref.Name, spec: all}, nil
 }
