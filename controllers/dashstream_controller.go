@@ -176,12 +176,13 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 
 // reportDrift records, as an Event, a log line and a metric, that someone
 // changed the Deployment's replicas; the apply that follows restores them.
-// A count the spec itself just changed, or one an autoscaler owns, is not
-// drift.
+// Drift is a count someone else wrote: while the operator still owns the
+// field, a difference comes from a spec change about to be applied. A
+// count an autoscaler owns is not drift either.
 func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, obs *observation) {
 	dep, want := obs.deployment, obs.replicas(ds)
 	if dep == nil || dep.Spec.Replicas == nil || want == nil || *dep.Spec.Replicas == *want ||
-		ds.Status.ObservedGeneration != ds.Generation {
+		!obs.replicasOwnedElsewhere {
 		return
 	}
 
