@@ -118,6 +118,7 @@ func (r *DashStreamReconciler) applyDeployment(ctx context.Context, ds *streamin
 	if err := json.Unmarshal(data, dep); err != nil {
 		return nil, fmt.Errorf("read the applied Deployment: %w", err)
 	}
+	r.writes.wrote(kindDeployment, dep)
 
 	return dep, nil
 }

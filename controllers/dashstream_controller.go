@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,10 +23,6 @@ import (
 	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
-
-// conflictRetry is how soon a reconcile whose status write lost a race runs
-// again, by then with the newer DashStream in the cache.
-const conflictRetry = 200 * time.Millisecond
 
 // Log verbosity levels, named so that a call says why it is quiet.
 const (
@@ -50,7 +45,10 @@ type DashStreamReconciler struct {
 	// that CRD exists, without a restart.
 	controller controller.Controller
 	cache      cache.Cache
-	ruleWatch  sync.Once
+	// writes lets a reconcile tell a cached copy older than its own last
+	// write.
+	writes    ownWrites
+	ruleWatch sync.Once
 	// monitorWatch adds the ServiceMonitor watch the same way.
 	monitorWatch sync.Once
 }
@@ -77,6 +75,8 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// Children are owned by the DashStream and the garbage collector removes
 	// them; a deleted DashStream leaves only the namespace label to settle.
 	if err != nil || !ds.DeletionTimestamp.IsZero() {
+		r.writes.forget(kindDashStream, req.NamespacedName)
+
 		return ctrl.Result{}, r.syncNamespaceLabel(ctx, req.Namespace)
 	}
 
@@ -89,6 +89,9 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	obs, err := r.observe(ctx, ds)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.cacheBehind(ctx, ds, obs) {
+		return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
 	}
 
 	// Correct replica drift loudly, then apply every child.
@@ -104,13 +107,27 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// Status last, written only when it changed.
 	err = r.writeStatus(ctx, ds, obs, res)
 	if errors.Is(err, errStatusConflict) {
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
 	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 
 	return ctrl.Result{}, res.err
+}
+
+// cacheBehind tells whether the cache still holds a DashStream or a
+// Deployment older than the operator's own last write of it; deciding from
+// such a copy could skip a status write that is needed.
+func (r *DashStreamReconciler) cacheBehind(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	obs *observation) bool {
+	stale := r.writes.behind(kindDashStream, ds) ||
+		(obs.deployment != nil && r.writes.behind(kindDeployment, obs.deployment))
+	if stale {
+		log.FromContext(ctx).V(levelDebug).Info("The cache has not seen the operator's last write yet; waiting")
+	}
+
+	return stale
 }
 
 // observation is what the reconciler read before writing.

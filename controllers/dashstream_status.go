@@ -62,6 +62,7 @@ func (r *DashStreamReconciler) writeStatus(ctx context.Context, ds *streamingv1a
 	if err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
+	r.writes.wrote(kindDashStream, ds)
 
 	return nil
 }

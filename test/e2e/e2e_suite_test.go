@@ -31,6 +31,9 @@ var (
 	manager    *exec.Cmd
 	managerLog *os.File
 	ctx        = context.Background()
+
+	// specFailed keeps the cluster's folder, logs included, after a failure.
+	specFailed bool
 )
 
 func TestE2E(t *testing.T) {
@@ -53,7 +56,12 @@ var _ = BeforeSuite(func() {
 		Out:        GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred(), "start the local cluster; `make test` builds its binaries")
-	DeferCleanup(func() { Expect(cluster.Stop()).To(Succeed()) })
+	DeferCleanup(func() {
+		Expect(cluster.Stop()).To(Succeed())
+		if !specFailed {
+			Expect(os.RemoveAll(dir)).To(Succeed())
+		}
+	})
 
 	_, err = envtest.InstallCRDs(cluster.Config, envtest.CRDInstallOptions{
 		Paths: []string{
@@ -151,4 +159,37 @@ func mustKubectl(args ...string) string {
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
 
 	return out
+}
+
+// A failed spec prints what a person debugging it would look at first: the
+// cluster's workloads and events, every DashStream, and the last lines of
+// the operator's and the control plane's logs. CI keeps nothing else.
+var _ = AfterEach(func() {
+	if !CurrentSpecReport().Failed() {
+		return
+	}
+	specFailed = true
+
+	for _, args := range [][]string{
+		{"get", "nodes,deployments,replicasets,pods,poddisruptionbudgets,hpa", "-A", "-o", "wide"},
+		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+		{"get", "dashstreams", "-A", "-o", "yaml"},
+	} {
+		out, _ := kubectl(args...)
+		GinkgoWriter.Printf("$ kubectl %s\n%s\n\n", strings.Join(args, " "), out)
+	}
+	GinkgoWriter.Printf("--- last lines of the operator log:\n%s\n\n%s\n", tail(managerLog.Name(), 60),
+		cluster.LogTails())
+	GinkgoWriter.Printf("The cluster's folder, with every log, is kept: %s\n", filepath.Dir(managerLog.Name()))
+})
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

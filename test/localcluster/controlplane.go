@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -154,6 +155,17 @@ func (c *Cluster) waitAPIServerReady(ctx context.Context) error {
 func (c *Cluster) controlPlaneLogTails() string {
 	return logTail("etcd", c.path("logs", "etcd.log")) + "\n" +
 		logTail("kube-apiserver", c.path("logs", "kube-apiserver.log"))
+}
+
+// LogTails returns the last lines of every component's log, for a test to
+// print when it fails.
+func (c *Cluster) LogTails() string {
+	var tails []string
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+		tails = append(tails, logTail(name, c.path("logs", name+".log")))
+	}
+
+	return strings.Join(tails, "\n")
 }
 
 // saKeyFile is the key envtest gives the API server for signing tokens.
