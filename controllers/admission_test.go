@@ -17,8 +17,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/admission"
 )
 
 // server is the Deployment of the DashStream named "events".
@@ -68,6 +70,33 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 			"a custom kind that happens to share the name is not the pinned Deployment")
 
 		expectDenied(alice.Create(ctx, hpaV2(ns, "pinned", "apps/v1", "Deployment", server)), "DashStream")
+	})
+
+	It("is consulted only for targets named as a DashStream's server can be", func() {
+		hpaCalls, scaleCalls := webhookRequests(admission.PathHPA), webhookRequests(admission.PathScale)
+
+		// Nothing can pin checkout: the API server admits its HPA and its
+		// scale without calling the operator.
+		Expect(alice.Create(ctx, hpaV2(ns, "checkout", "apps/v1", "Deployment", "checkout"))).To(Succeed())
+		checkout := plainDeployment(ns, "checkout")
+		Expect(alice.Create(ctx, checkout)).To(Succeed())
+		Expect(alice.SubResource("scale").Update(ctx, checkout,
+			client.WithSubResourceBody(scaleTo(ns, "checkout", 3)))).To(Succeed())
+
+		// A server's name is checked even when no DashStream pins it.
+		spare := "spare-websocket-server"
+		Expect(alice.Create(ctx, hpaV2(ns, "spare", "apps/v1", "Deployment", spare))).To(Succeed())
+		Expect(alice.Create(ctx, plainDeployment(ns, spare))).To(Succeed())
+		Expect(alice.SubResource("scale").Update(ctx, deploymentNamed(ns, spare),
+			client.WithSubResourceBody(scaleTo(ns, spare, 3)))).To(Succeed())
+
+		// Had checkout's requests been sent, the counts would be 2 higher.
+		Eventually(func() []float64 {
+			return []float64{webhookRequests(admission.PathHPA), webhookRequests(admission.PathScale)}
+		}, timeout, interval).Should(Equal([]float64{hpaCalls + 1, scaleCalls + 1}))
+		Consistently(func() []float64 {
+			return []float64{webhookRequests(admission.PathHPA), webhookRequests(admission.PathScale)}
+		}, "500ms", interval).Should(Equal([]float64{hpaCalls + 1, scaleCalls + 1}))
 	})
 
 	It("gives a server-side dry run the same answers, and stores nothing", func() {
@@ -351,4 +380,27 @@ func scaleWebhookDown(ns, pinned string) {
 				client.WithSubResourceBody(scaleTo(ns, pinned, 2)), client.DryRunAll)
 		}, timeout, interval).Should(MatchError(ContainSubstring("may not be scaled")))
 	})
+}
+
+// webhookRequests is how many requests the manager's webhook server has
+// answered on path, by its controller_runtime_webhook_requests_total.
+func webhookRequests(path string) float64 {
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_webhook_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "webhook" && l.GetValue() == path {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+
+	return n
 }

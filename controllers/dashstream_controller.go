@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/index"
 	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
@@ -215,6 +216,10 @@ func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1a
 // SetupWithManager registers the reconciler and its watches.
 func (r *DashStreamReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexSecretRefs(context.Background(), mgr); err != nil {
+		return err
+	}
+	// The DashStream webhook reads this index too, through the same cache.
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 

@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	"github.com/dashflow/dashstream-operator/internal/policy"
 )
@@ -18,8 +16,4 @@ func scaleAdvice(ds *streamingv1alpha1.DashStream) string {
 	}
 
 	return "Change spec.replicas on the DashStream instead."
-}
-
-func targetsDeployment(ref autoscalingv2.CrossVersionObjectReference, deployment string) bool {
-	return policy.TargetsDeployment(ref.APIVersion, ref.Kind, ref.Name, deployment)
 }

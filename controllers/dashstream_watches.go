@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/index"
 	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
@@ -219,16 +220,14 @@ func (r *DashStreamReconciler) missingSecrets(ctx context.Context,
 func (r *DashStreamReconciler) autoscalersTargeting(ctx context.Context,
 	ds *streamingv1alpha1.DashStream) ([]string, error) {
 	list := &autoscalingv2.HorizontalPodAutoscalerList{}
-	if err := r.List(ctx, list, client.InNamespace(ds.Namespace)); err != nil {
+	err := r.List(ctx, list, client.InNamespace(ds.Namespace), index.Targeting(render.ServerObjectName(ds.Name)))
+	if err != nil {
 		return nil, fmt.Errorf("list HorizontalPodAutoscalers: %w", err)
 	}
 
-	var names []string
-	target := render.ServerObjectName(ds.Name)
+	names := make([]string, 0, len(list.Items))
 	for i := range list.Items {
-		if targetsDeployment(list.Items[i].Spec.ScaleTargetRef, target) {
-			names = append(names, list.Items[i].Name)
-		}
+		names = append(names, list.Items[i].Name)
 	}
 	sort.Strings(names)
 

@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
@@ -179,7 +178,7 @@ func TestUnexpectedKindIsAnError(t *testing.T) {
 // DashStream answers with an error, which the API server treats by the
 // webhook's failure policy, and never with an allow.
 func TestUnreadableCacheIsAnError(t *testing.T) {
-	broken := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(fixture()...).
+	broken := newReader(fixture()...).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
 				return errors.New("cache not synced")

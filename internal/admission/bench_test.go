@@ -7,9 +7,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -17,72 +18,97 @@ import (
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
 )
 
-// Each benchmark times one decision along the path a request takes: the
-// webhook server's mux, controller-runtime's instrumentation and decoding
-// of the AdmissionReview, the handler, and the encoded reply. The reader
-// holds benchNamespaces×benchStreamsPerNamespace DashStreams, a third of
-// each mode, and two HPAs per namespace. Only TLS and the network are left
-// out; test/benchmark measures those, through a real API server.
+// The handler benchmarks time one decision: the handler's Handle, given
+// the request as controller-runtime hands it over, reading from a reader
+// that holds benchNamespaces×benchStreamsPerNamespace DashStreams, a third
+// of each mode, and two HPAs per namespace. BenchmarkServed times the same
+// requests along the whole path inside the operator: the webhook server's
+// mux, controller-runtime's instrumentation and decoding of the
+// AdmissionReview, the handler, and the encoded reply; and, for each, a
+// handler that admits without reading, the cost of the path alone. Only
+// TLS and the network are left out; test/benchmark measures those, through
+// a real API server.
 
 const (
 	benchNamespaces          = 20
 	benchStreamsPerNamespace = 10
 )
 
+// benchCase is one request a benchmark sends, and the answer it must get.
+type benchCase struct {
+	webhook, name, path string
+	req                 request
+	allowed             bool
+}
+
+// benchCases are the requests every benchmark sends.
+func benchCases() []benchCase {
+	return []benchCase{
+		{"HPA", "allowed", dsadmission.PathHPA,
+			hpaReview(kindHPAv2, hpaV2(benchNS, "cpu", "apps/v1", "Deployment", "checkout"), nil), true},
+		{"HPA", "denied", dsadmission.PathHPA,
+			hpaReview(kindHPAv2, hpaV2(benchNS, "load", "apps/v1", "Deployment", "stream-0-websocket-server"), nil),
+			false},
+		{"Scale", "allowed", dsadmission.PathScale, benchScale(1), true},
+		{"Scale", "denied", dsadmission.PathScale, benchScale(2), false},
+		{"Deployment", "unchanged", dsadmission.PathDeployment, benchDeployment("alice", 1), true},
+		{"Deployment", "denied", dsadmission.PathDeployment, benchDeployment("alice", 3), false},
+		{"DashStream", "clean", dsadmission.PathDashStream,
+			dashStreamReview(dashStream(benchNS, "stream-9", streamingv1alpha1.BackplaneNone)), true},
+		{"DashStream", "warning", dsadmission.PathDashStream,
+			dashStreamReview(dashStream(benchNS, "stream-3", streamingv1alpha1.BackplaneNone)), true},
+	}
+}
+
 // BenchmarkHPAHandler times HPA creates: one allowed, one denied.
-func BenchmarkHPAHandler(b *testing.B) {
-	h := benchServer()
-	allowed := hpaV2(benchNS, "cpu", "apps/v1", "Deployment", "checkout")
-	denied := hpaV2(benchNS, "load", "apps/v1", "Deployment", "stream-0-websocket-server")
+func BenchmarkHPAHandler(b *testing.B) { benchHandler(b, "HPA") }
 
-	b.Run("allowed", benchReview(h, dsadmission.PathHPA, hpaReview(kindHPAv2, allowed, nil), true))
-	b.Run("denied", benchReview(h, dsadmission.PathHPA, hpaReview(kindHPAv2, denied, nil), false))
-}
+// BenchmarkScaleHandler times scale updates of a pinned server, to 1 and 2.
+func BenchmarkScaleHandler(b *testing.B) { benchHandler(b, "Scale") }
 
-// BenchmarkScaleHandler times scale updates of a pinned server.
-func BenchmarkScaleHandler(b *testing.B) {
-	h := benchServer()
-
-	b.Run("allowed", benchReview(h, dsadmission.PathScale, benchScale(1), true))
-	b.Run("denied", benchReview(h, dsadmission.PathScale, benchScale(2), false))
-}
-
-// BenchmarkDeploymentHandler times updates of a pinned server's replicas.
-func BenchmarkDeploymentHandler(b *testing.B) {
-	h := benchServer()
-	unchanged := benchDeployment("alice", 1)
-	raised := benchDeployment("alice", 3)
-
-	b.Run("unchanged", benchReview(h, dsadmission.PathDeployment, unchanged, true))
-	b.Run("denied", benchReview(h, dsadmission.PathDeployment, raised, false))
-}
+// BenchmarkDeploymentHandler times a user's updates of a pinned server:
+// replicas kept at 1, and raised to 3.
+func BenchmarkDeploymentHandler(b *testing.B) { benchHandler(b, "Deployment") }
 
 // BenchmarkDashStreamHandler times DashStream creates, with and without an
 // HPA to warn about.
-func BenchmarkDashStreamHandler(b *testing.B) {
-	h := benchServer()
-	quiet := dashStreamReview(dashStream(benchNS, "stream-9", streamingv1alpha1.BackplaneNone))
-	warned := dashStreamReview(dashStream(benchNS, "stream-3", streamingv1alpha1.BackplaneNone))
+func BenchmarkDashStreamHandler(b *testing.B) { benchHandler(b, "DashStream") }
 
-	b.Run("clean", benchReview(h, dsadmission.PathDashStream, quiet, true))
-	b.Run("warning", benchReview(h, dsadmission.PathDashStream, warned, true))
+// benchHandler times each case of webhook through its handler alone.
+func benchHandler(b *testing.B, webhook string) {
+	handlers := benchHandlers()
+	for _, c := range benchCases() {
+		if c.webhook != webhook {
+			continue
+		}
+		h, req := handlers[c.path], admissionRequest(b, c.req)
+		b.Run(c.name, func(b *testing.B) {
+			if got := h.Handle(context.Background(), req); got.Allowed != c.allowed {
+				b.Fatalf("want allowed=%v for this benchmark, got %s", c.allowed, resultOf(&got.AdmissionResponse))
+			}
+
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Handle(context.Background(), req)
+			}
+		})
+	}
 }
 
-// BenchmarkBaseline times the same requests answered by a handler that
-// admits without reading them, served the same way: what the path costs
-// before any handler runs. The handlers' figures read against these.
-func BenchmarkBaseline(b *testing.B) {
+// BenchmarkServed times every case along the webhook server's whole path,
+// and the same request answered by a handler that admits without reading
+// it (noop): what the path costs before any handler runs.
+func BenchmarkServed(b *testing.B) {
+	h := benchServer()
 	srv := webhook.NewServer(webhook.Options{})
 	srv.Register("/noop", &webhook.Admission{Handler: admission.HandlerFunc(
 		func(context.Context, admission.Request) admission.Response { return admission.Allowed("") })})
-	h := srv.WebhookMux()
+	noop := srv.WebhookMux()
 
-	b.Run("HPA", benchReview(h, "/noop", hpaReview(kindHPAv2, hpaV2(benchNS, "cpu", "apps/v1", "Deployment",
-		"checkout"), nil), true))
-	b.Run("Scale", benchReview(h, "/noop", benchScale(2), true))
-	b.Run("Deployment", benchReview(h, "/noop", benchDeployment("alice", 3), true))
-	b.Run("DashStream", benchReview(h, "/noop", dashStreamReview(dashStream(benchNS, "stream-3",
-		streamingv1alpha1.BackplaneNone)), true))
+	for _, c := range benchCases() {
+		b.Run(c.webhook+"/"+c.name, benchReview(h, c.path, c.req, c.allowed))
+		b.Run(c.webhook+"/"+c.name+"/noop", benchReview(noop, "/noop", c.req, true))
+	}
 }
 
 // benchNS is the namespace the benchmarks' requests come from.
@@ -94,11 +120,42 @@ func benchNamespace(i int) string {
 
 // benchServer serves the webhooks as Register does in production.
 func benchServer() http.Handler {
-	reader := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(benchObjects()...).Build()
 	srv := webhook.NewServer(webhook.Options{})
-	dsadmission.Register(srv, testScheme, reader, operatorUser)
+	dsadmission.Register(srv, testScheme, newReader(benchObjects()...).Build(), operatorUser)
 
 	return srv.WebhookMux()
+}
+
+// benchHandlers are the handlers Register serves, by path.
+func benchHandlers() map[string]admission.Handler {
+	srv := &handlerCatcher{Server: webhook.NewServer(webhook.Options{}), handlers: map[string]admission.Handler{}}
+	dsadmission.Register(srv, testScheme, newReader(benchObjects()...).Build(), operatorUser)
+
+	return srv.handlers
+}
+
+// handlerCatcher keeps the admission handlers registered on it.
+type handlerCatcher struct {
+	webhook.Server
+	handlers map[string]admission.Handler
+}
+
+// Register keeps hook's handler under path.
+func (s *handlerCatcher) Register(path string, hook http.Handler) {
+	if a, ok := hook.(*webhook.Admission); ok {
+		s.handlers[path] = a.Handler
+	}
+}
+
+// admissionRequest is r as controller-runtime hands it to a handler, after
+// decoding the AdmissionReview the API server sent.
+func admissionRequest(b *testing.B, r request) admission.Request {
+	review := admissionv1.AdmissionReview{}
+	if err := utiljson.Unmarshal(r.body(), &review); err != nil {
+		b.Fatalf("decode the AdmissionReview: %v", err)
+	}
+
+	return admission.Request{AdmissionRequest: *review.Request}
 }
 
 // benchObjects are the DashStreams and HPAs of a busy cluster. stream-0 of

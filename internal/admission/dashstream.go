@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+	"github.com/dashflow/dashstream-operator/internal/index"
 	"github.com/dashflow/dashstream-operator/internal/policy"
 	"github.com/dashflow/dashstream-operator/internal/render"
 )
@@ -24,7 +25,9 @@ import (
 // the HPA first, and a denial would deadlock it.
 type DashStreamHandler struct {
 	Decoder admission.Decoder
-	Reader  client.Reader
+	// Reader lists HPAs by index.HPAsByDeployment, which the reconciler's
+	// setup adds to the manager's cache.
+	Reader client.Reader
 }
 
 // Handle decides one DashStream create or update.
@@ -42,20 +45,17 @@ func (h *DashStreamHandler) Handle(ctx context.Context, req admission.Request) a
 	}
 
 	hpas := &autoscalingv2.HorizontalPodAutoscalerList{}
-	if err := h.Reader.List(ctx, hpas, client.InNamespace(req.Namespace)); err != nil {
+	deployment := render.ServerObjectName(ds.Name)
+	if err := h.Reader.List(ctx, hpas, client.InNamespace(req.Namespace), index.Targeting(deployment)); err != nil {
 		return lookupFailed(fmt.Errorf("list HorizontalPodAutoscalers: %w", err))
 	}
-
-	var names []string
-	deployment := render.ServerObjectName(ds.Name)
-	for i := range hpas.Items {
-		ref := hpas.Items[i].Spec.ScaleTargetRef
-		if policy.TargetsDeployment(ref.APIVersion, ref.Kind, ref.Name, deployment) {
-			names = append(names, hpas.Items[i].Name)
-		}
-	}
-	if len(names) == 0 {
+	if len(hpas.Items) == 0 {
 		return admission.Allowed("no autoscaler targets the Deployment")
+	}
+
+	names := make([]string, 0, len(hpas.Items))
+	for i := range hpas.Items {
+		names = append(names, hpas.Items[i].Name)
 	}
 	sort.Strings(names)
 

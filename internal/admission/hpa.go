@@ -16,8 +16,11 @@ import (
 )
 
 // The HPA webhook: Fail, but only in namespaces that hold a DashStream and
-// never in kube-system or the operator's own namespace.
-// +kubebuilder:webhook:path=/validate-autoscaling-horizontalpodautoscaler,mutating=false,failurePolicy=fail,sideEffects=None,groups=autoscaling,resources=horizontalpodautoscalers,verbs=create;update,versions=v1;v2,name=hpa.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"streaming.dashflow.io/has-dashstreams","operator":"In","values":["true"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]}}`
+// never in kube-system or the operator's own namespace. The API server calls
+// it only for HPAs aimed at a name a DashStream's server can have
+// (render.ServerObjectName), so autoscalers of other workloads, the usual
+// case, pay nothing.
+// +kubebuilder:webhook:path=/validate-autoscaling-horizontalpodautoscaler,mutating=false,failurePolicy=fail,sideEffects=None,groups=autoscaling,resources=horizontalpodautoscalers,verbs=create;update,versions=v1;v2,name=hpa.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"streaming.dashflow.io/has-dashstreams","operator":"In","values":["true"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]},"matchConditions":[{"name":"aimed-at-a-server-name","expression":"object.spec.scaleTargetRef.name.endsWith('-websocket-server')"}]}`
 
 // HPAHandler denies HorizontalPodAutoscalers, autoscaling/v1 or v2, whose
 // scale target is a Deployment pinned to one replica by a DashStream.

@@ -13,8 +13,9 @@ import (
 
 // The scale webhook fails open: the HPA controller scales every autoscaled
 // workload in the cluster through this path, and the reconciler reverts
-// whatever slips through while the operator is down.
-// +kubebuilder:webhook:path=/validate-apps-deployment-scale,mutating=false,failurePolicy=ignore,sideEffects=None,groups=apps,resources=deployments/scale,verbs=update,versions=v1,name=scale.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=3,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"streaming.dashflow.io/has-dashstreams","operator":"In","values":["true"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]}}`
+// whatever slips through while the operator is down. It is called only
+// for Deployments named as a DashStream's server can be.
+// +kubebuilder:webhook:path=/validate-apps-deployment-scale,mutating=false,failurePolicy=ignore,sideEffects=None,groups=apps,resources=deployments/scale,verbs=update,versions=v1,name=scale.streaming.dashflow.io,admissionReviewVersions=v1,matchPolicy=Equivalent,timeoutSeconds=3,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"streaming.dashflow.io/has-dashstreams","operator":"In","values":["true"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","dashstream-system"]}]},"matchConditions":[{"name":"a-server-name","expression":"request.name.endsWith('-websocket-server')"}]}`
 
 // ScaleHandler denies updates of a pinned Deployment's scale subresource,
 // as kubectl scale and every autoscaler make them, to anything but 1.

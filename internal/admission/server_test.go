@@ -14,6 +14,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/index"
 )
 
 // webhookServer is the operator's webhook server as Register builds it,
@@ -39,9 +41,14 @@ type webhookServer struct {
 
 // newWebhookServer serves every handler with a fake reader holding objs.
 func newWebhookServer(objs ...client.Object) *webhookServer {
-	reader := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objs...).Build()
+	return newWebhookServerWith(newReader(objs...).Build())
+}
 
-	return newWebhookServerWith(reader)
+// newReader is a fake reader holding objs, indexed as the manager's cache
+// is.
+func newReader(objs ...client.Object) *fake.ClientBuilder {
+	return fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objs...).
+		WithIndex(&autoscalingv2.HorizontalPodAutoscaler{}, index.HPAsByDeployment, index.ScaledDeployment)
 }
 
 func newWebhookServerWith(reader client.Reader) *webhookServer {
