@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -115,10 +116,11 @@ func (r *DashStreamReconciler) forSecret(ctx context.Context, o client.Object) [
 }
 
 // forAutoscaler maps an HPA to the DashStream whose server it targets, if
-// any. On an update the old HPA is mapped too, so an HPA turned elsewhere
-// clears the conflict it caused; HPAs aimed at other workloads, the usual
-// case, trigger nothing.
-func (r *DashStreamReconciler) forAutoscaler(_ context.Context, o client.Object) []reconcile.Request {
+// that DashStream exists. On an update the old HPA is mapped too, so an
+// HPA turned elsewhere clears the conflict it caused; HPAs aimed at other
+// workloads, the usual case, trigger nothing. A DashStream created after
+// its HPA finds the HPA when its own creation is reconciled.
+func (r *DashStreamReconciler) forAutoscaler(ctx context.Context, o client.Object) []reconcile.Request {
 	hpa, ok := o.(*autoscalingv2.HorizontalPodAutoscaler)
 	if !ok {
 		return nil
@@ -130,7 +132,12 @@ func (r *DashStreamReconciler) forAutoscaler(_ context.Context, o client.Object)
 		return nil
 	}
 
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: hpa.Namespace, Name: name}}}
+	key := types.NamespacedName{Namespace: hpa.Namespace, Name: name}
+	if err := r.Get(ctx, key, &streamingv1alpha1.DashStream{}); apierrors.IsNotFound(err) {
+		return nil
+	}
+
+	return []reconcile.Request{{NamespacedName: key}}
 }
 
 // inNamespaceNamed maps a namespace whose labels changed (say, someone

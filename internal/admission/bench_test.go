@@ -19,9 +19,10 @@ import (
 )
 
 // The handler benchmarks time one decision: the handler's Handle, given
-// the request as controller-runtime hands it over, reading from a reader
-// that holds benchNamespaces×benchStreamsPerNamespace DashStreams, a third
-// of each mode, and two HPAs per namespace. BenchmarkServed times the same
+// the request as controller-runtime hands it over, reading from an
+// informer cache (benchCache) that holds
+// benchNamespaces×benchStreamsPerNamespace DashStreams, a third of each
+// mode, and two HPAs per namespace. BenchmarkServed times the same
 // requests along the whole path inside the operator: the webhook server's
 // mux, controller-runtime's instrumentation and decoding of the
 // AdmissionReview, the handler, and the encoded reply; and, for each, a
@@ -76,15 +77,17 @@ func BenchmarkDashStreamHandler(b *testing.B) { benchHandler(b, "DashStream") }
 
 // benchHandler times each case of webhook through its handler alone.
 func benchHandler(b *testing.B, webhook string) {
-	handlers := benchHandlers()
+	handlers := benchHandlers(b)
 	for _, c := range benchCases() {
 		if c.webhook != webhook {
 			continue
 		}
 		h, req := handlers[c.path], admissionRequest(b, c.req)
 		b.Run(c.name, func(b *testing.B) {
-			if got := h.Handle(context.Background(), req); got.Allowed != c.allowed {
-				b.Fatalf("want allowed=%v for this benchmark, got %s", c.allowed, resultOf(&got.AdmissionResponse))
+			got := h.Handle(context.Background(), req)
+			if got.Allowed != c.allowed || (len(got.Warnings) > 0) != (c.name == "warning") {
+				b.Fatalf("want allowed=%v, warning=%v for this benchmark, got %s, warnings %q",
+					c.allowed, c.name == "warning", resultOf(&got.AdmissionResponse), got.Warnings)
 			}
 
 			b.ReportAllocs()
@@ -99,7 +102,7 @@ func benchHandler(b *testing.B, webhook string) {
 // and the same request answered by a handler that admits without reading
 // it (noop): what the path costs before any handler runs.
 func BenchmarkServed(b *testing.B) {
-	h := benchServer()
+	h := benchServer(b)
 	srv := webhook.NewServer(webhook.Options{})
 	srv.Register("/noop", &webhook.Admission{Handler: admission.HandlerFunc(
 		func(context.Context, admission.Request) admission.Response { return admission.Allowed("") })})
@@ -119,17 +122,17 @@ func benchNamespace(i int) string {
 }
 
 // benchServer serves the webhooks as Register does in production.
-func benchServer() http.Handler {
+func benchServer(b *testing.B) http.Handler {
 	srv := webhook.NewServer(webhook.Options{})
-	dsadmission.Register(srv, testScheme, newReader(benchObjects()...).Build(), operatorUser)
+	dsadmission.Register(srv, testScheme, benchCache(b, benchObjects()), operatorUser)
 
 	return srv.WebhookMux()
 }
 
 // benchHandlers are the handlers Register serves, by path.
-func benchHandlers() map[string]admission.Handler {
+func benchHandlers(b *testing.B) map[string]admission.Handler {
 	srv := &handlerCatcher{Server: webhook.NewServer(webhook.Options{}), handlers: map[string]admission.Handler{}}
-	dsadmission.Register(srv, testScheme, newReader(benchObjects()...).Build(), operatorUser)
+	dsadmission.Register(srv, testScheme, benchCache(b, benchObjects()), operatorUser)
 
 	return srv.handlers
 }

@@ -51,11 +51,10 @@ type harness struct {
 	cfg *rest.Config
 	c   client.Client
 	cs  kubernetes.Interface
-	// ns holds the pinned DashStream; quietNS holds none but carries the
-	// label the HPA webhook selects, set by hand.
-	ns, quietNS string
-	hooks       []admissionregistrationv1.ValidatingWebhook
-	present     bool
+	// ns holds the pinned DashStream, so the HPA webhook selects it.
+	ns      string
+	hooks   []admissionregistrationv1.ValidatingWebhook
+	present bool
 }
 
 // startHarness starts envtest and the manager, and creates a pinned
@@ -75,10 +74,9 @@ func startHarness(b *testing.B) *harness {
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	must(b, err, "create client")
 
-	h := &harness{ctx: ctx, cfg: cfg, c: c, ns: "bench", quietNS: "bench-quiet"}
+	h := &harness{ctx: ctx, cfg: cfg, c: c, ns: "bench"}
 	newClientset(b, h)
 	h.pinServer(b)
-	h.labelQuietNamespace(b)
 	h.saveWebhooks(b)
 
 	return h
@@ -157,16 +155,6 @@ func (h *harness) pinServer(b *testing.B) {
 
 	h.present = true
 	h.waitForWebhooks(b)
-}
-
-// labelQuietNamespace creates a namespace that the HPA webhook selects but
-// where HPA events make the operator reconcile nothing: with no DashStream
-// in it, nothing removes the label either.
-func (h *harness) labelQuietNamespace(b *testing.B) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: h.quietNS, Labels: map[string]string{streamingv1alpha1.NamespaceLabel: "true"},
-	}}
-	must(b, h.c.Create(h.ctx, ns), "create namespace "+h.quietNS)
 }
 
 // saveWebhooks keeps the webhooks as envtest installed them, pointed at

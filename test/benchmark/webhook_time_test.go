@@ -22,10 +22,10 @@ const hpaWebhook = "hpa.streaming.dashflow.io"
 // calls made between two readings: call is the API server's measure of
 // each admitted call (TLS, HTTP and the handler), handler the webhook
 // server's (decoding, deciding and encoding the reply). reconciles and
-// deploymentChecks count the work HPA events set off meanwhile: the
-// reconciler reconciles a namespace's DashStreams on every HPA event
-// there, and re-applies their children, through the Deployment webhook
-// when it is installed.
+// deploymentChecks count the work HPA events set off meanwhile: an HPA
+// aimed at a server's name is mapped to the DashStream of that name, which
+// is reconciled if it exists, and its children re-applied, through the
+// Deployment webhook when it is installed.
 type webhookTime struct {
 	call, handler                total
 	reconciles, deploymentChecks total
