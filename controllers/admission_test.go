@@ -153,20 +153,56 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 		Expect(alice.Create(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
 			"a server with a backplane mode may be autoscaled")
 
-		// The HPA controller scales through the scale subresource; the
-		// operator leaves the autoscaler's count alone.
+		// The HPA controller, run by kube-controller-manager, scales through
+		// the scale subresource; the operator leaves the autoscaler's count
+		// alone.
 		dep := deploymentNamed(ns, server)
-		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 5)))).
-			To(Succeed())
+		Expect(k8sClient.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 5)),
+			client.FieldOwner("kube-controller-manager"))).To(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
 			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](5)), "the operator must not fight the autoscaler")
 		}, 3*resyncPeriod/2, interval).Should(Succeed())
 
-		events := &eventsv1.EventList{}
-		Expect(k8sClient.List(ctx, events, client.InNamespace(ns))).To(Succeed())
-		Expect(events.Items).NotTo(ContainElement(HaveField("Reason", "ReplicasReverted")),
-			"an autoscaler's count is not drift")
+		// Without the autoscaler, spec.replicas applies again; that is no
+		// drift, and the Event says what happened.
+		Expect(alice.Delete(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](3)))
+		}, timeout, interval).Should(Succeed())
+		Eventually(func(g Gomega) {
+			events := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(ctx, events, client.InNamespace(ns))).To(Succeed())
+			g.Expect(events.Items).To(ContainElement(And(HaveField("Reason", "ReplicasRestored"),
+				HaveField("Note", ContainSubstring("go from 5 back to spec.replicas, 3")))))
+			g.Expect(events.Items).NotTo(ContainElement(HaveField("Reason", "ReplicasReverted")),
+				"an autoscaler's count, while it runs and after it goes, is not drift")
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("reverts a scale of a server with a backplane mode that no autoscaler made", func() {
+		ds := &streamingv1alpha1.DashStream{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "events"}, ds)).To(Succeed())
+		ds.Spec.Backplane = &streamingv1alpha1.BackplaneSpec{Mode: streamingv1alpha1.BackplanePerPodConsumerGroup}
+		ds.Spec.Replicas = ptr.To[int32](2)
+		Expect(k8sClient.Update(ctx, ds)).To(Succeed())
+		dep := deploymentNamed(ns, server)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](2)))
+		}, timeout, interval).Should(Succeed())
+
+		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 4)),
+			client.FieldOwner("kubectl"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](2)))
+			events := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(ctx, events, client.InNamespace(ns))).To(Succeed())
+			g.Expect(events.Items).To(ContainElement(And(HaveField("Reason", "ReplicasReverted"),
+				HaveField("Note", ContainSubstring("scaled to 4 outside the DashStream; restored to 2")))))
+		}, timeout, interval).Should(Succeed())
 	})
 })
 

@@ -196,7 +196,9 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 // changed the Deployment's replicas; the apply that follows restores them.
 // Drift is a count someone else wrote: while the operator still owns the
 // field, a difference comes from a spec change about to be applied. A
-// count an autoscaler owns is not drift either.
+// count an autoscaler owns is not drift either, nor, on a server with a
+// backplane mode, one an autoscaler left behind when it went: restoring
+// spec.replicas then is reported as a Normal Event.
 func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, obs *observation) {
 	dep, want := obs.deployment, obs.replicas(ds)
 	if dep == nil || dep.Spec.Replicas == nil || want == nil || *dep.Spec.Replicas == *want ||
@@ -205,6 +207,16 @@ func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1a
 	}
 
 	got := *dep.Spec.Replicas
+	if !policy.Pinned(ds) && autoscalerLeftReplicas(dep) {
+		log.FromContext(ctx).Info("Restoring spec.replicas now that no autoscaler targets the Deployment",
+			"deployment", dep.Name, "found", got, "restoring", *want)
+		r.Recorder.Eventf(ds, dep, "Normal", ReasonReplicasRestored, "RestoreReplicas",
+			"No HorizontalPodAutoscaler targets Deployment %s any more; its replicas go from %d back to "+
+				"spec.replicas, %d", dep.Name, got, *want)
+
+		return
+	}
+
 	log.FromContext(ctx).Info("Restoring Deployment replicas changed outside the DashStream",
 		"deployment", dep.Name, "found", got, "restoring", *want, "backplaneMode", policy.Mode(ds))
 	r.Recorder.Eventf(ds, dep, "Warning", ReasonReplicasReverted, "RestoreReplicas",

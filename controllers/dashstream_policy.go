@@ -9,6 +9,10 @@ import (
 // operator restored after someone changed it.
 const ReasonReplicasReverted = "ReplicasReverted"
 
+// ReasonReplicasRestored is the Event reason for spec.replicas restored
+// on a server with a backplane mode once no autoscaler targets it.
+const ReasonReplicasRestored = "ReplicasRestored"
+
 // scaleAdvice tells a user how to change the replica count for real.
 func scaleAdvice(ds *streamingv1alpha1.DashStream) string {
 	if policy.Pinned(ds) {

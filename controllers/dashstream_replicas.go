@@ -25,6 +25,30 @@ func othersOwnReplicas(d *appsv1.Deployment) bool {
 	return false
 }
 
+// hpaController is the field manager of the HPA controller's scale writes:
+// kube-controller-manager, which runs it.
+const hpaController = "kube-controller-manager"
+
+// autoscalerLeftReplicas reports whether spec.replicas, owned by others
+// than the operator, was last written only on an autoscaler's behalf: by
+// the HPA controller through the scale subresource, or by the hand-over
+// that prepared for it. Once the autoscaler is gone, restoring
+// spec.replicas from the DashStream is no drift.
+func autoscalerLeftReplicas(d *appsv1.Deployment) bool {
+	found := false
+	for _, mf := range d.ManagedFields {
+		if mf.Manager == render.FieldManager || mf.FieldsV1 == nil || !ownsReplicas(mf.FieldsV1.Raw) {
+			continue
+		}
+		if mf.Manager != replicasHandOverManager && (mf.Manager != hpaController || mf.Subresource != "scale") {
+			return false
+		}
+		found = true
+	}
+
+	return found
+}
+
 // ownsReplicas reports whether a managed-fields set holds spec.replicas.
 func ownsReplicas(fields []byte) bool {
 	var set struct {

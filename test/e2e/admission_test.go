@@ -36,6 +36,35 @@ var _ = Describe("An HPA applied before the DashStream that pins its target", fu
 	})
 })
 
+var _ = Describe("An HPA on a server with a backplane mode", func() {
+	It("scales it while it exists; without it, spec.replicas applies again and that is no drift", func() {
+		ns := "e2e-scale-" + utilrand.String(5)
+		mustKubectl("create", "namespace", ns)
+		mustKubectl("-n", ns, "apply", "-k", samplesDir())
+		mustKubectl("-n", ns, "patch", "dstream", "events", "--type=merge",
+			"-p", `{"spec":{"backplane":{"mode":"PerPodConsumerGroup"},"replicas":2}}`)
+		replicas := func() string {
+			out, _ := kubectl("-n", ns, "get", "deployment", server, "-o", "jsonpath={.spec.replicas}")
+			return out
+		}
+		Eventually(replicas).Should(Equal("2"))
+
+		// minReplicas 3 makes the HPA controller scale up without metrics.
+		mustKubectlWithInput(hpaManifest("events-load", server, 3), "-n", ns, "apply", "-f", "-")
+		Eventually(replicas).Should(Equal("3"), "the HPA controller should scale the server")
+		Consistently(replicas, 10*time.Second, time.Second).Should(Equal("3"),
+			"the operator must not fight the autoscaler")
+
+		mustKubectl("-n", ns, "delete", "hpa", "events-load")
+		Eventually(replicas).Should(Equal("2"), "without the autoscaler, spec.replicas applies again")
+		Eventually(func() string {
+			out, _ := kubectl("-n", ns, "events", "--for", "dstream/events")
+			return out
+		}).Should(And(ContainSubstring("ReplicasRestored"), ContainSubstring("go from 3 back to spec.replicas, 2")))
+		Expect(mustKubectl("-n", ns, "events", "--for", "dstream/events")).NotTo(ContainSubstring("ReplicasReverted"))
+	})
+})
+
 var _ = Describe("Autoscaling where no DashStream lives", func() {
 	It("keeps working while the operator is down", func() {
 		ns := "e2e-plain-" + utilrand.String(5)
