@@ -14,11 +14,19 @@ const (
 	kindDeployment = "Deployment"
 )
 
-// cacheLagRetry is how soon a reconcile runs again after it found the cache
-// behind the API server: behind the operator's own last write, or behind
-// another writer's, which a status write's conflict reveals. Informers
-// usually catch up within milliseconds.
-const cacheLagRetry = 100 * time.Millisecond
+const (
+	// cacheLagRetry is how soon a reconcile runs again after it found the
+	// cache behind the API server: behind the operator's own last write, or
+	// behind another writer's, which a status write's conflict reveals.
+	// Informers usually catch up within milliseconds.
+	cacheLagRetry = 100 * time.Millisecond
+	// cacheLagLimit is how long a reconcile waits for the cache to reach a
+	// write before it goes on with what the cache holds. A cache that
+	// never gets there (a watch that keeps failing, an etcd restored from
+	// a backup, whose resourceVersions went back) must not stop the
+	// operator.
+	cacheLagLimit = 10 * time.Second
+)
 
 // ownWrites remembers the resourceVersion that the operator's last write of
 // each object produced. The informer cache trails the API server, so right
@@ -29,10 +37,15 @@ const cacheLagRetry = 100 * time.Millisecond
 // of one resource compare as integers (see apimachinery's resourceversion
 // package).
 //
-// The zero value is ready to use and safe for concurrent reconciles.
+// It holds at most one write per DashStream and one per Deployment, and
+// forgets each once the cache has it, the wait has lasted cacheLagLimit, or
+// the DashStream is gone. The zero value is ready to use and safe for
+// concurrent reconciles.
 type ownWrites struct {
-	mu       sync.Mutex
-	versions map[writeKey]string
+	mu     sync.Mutex
+	writes map[writeKey]write
+	// now is the clock; nil means time.Now.
+	now func() time.Time
 }
 
 // writeKey names one object; the kind keeps a DashStream and its
@@ -42,41 +55,52 @@ type writeKey struct {
 	key  client.ObjectKey
 }
 
+// write is the resourceVersion one write produced, and when.
+type write struct {
+	version string
+	at      time.Time
+}
+
 // wrote records obj's resourceVersion, as the API server returned it from
 // the operator's write.
 func (w *ownWrites) wrote(kind string, obj client.Object) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	if w.versions == nil {
-		w.versions = map[writeKey]string{}
+	if w.writes == nil {
+		w.writes = map[writeKey]write{}
 	}
-	w.versions[writeKey{kind, client.ObjectKeyFromObject(obj)}] = obj.GetResourceVersion()
+	w.writes[writeKey{kind, client.ObjectKeyFromObject(obj)}] = write{obj.GetResourceVersion(), w.clock()}
 }
 
 // behind tells whether cached, as read from the cache, is older than the
-// operator's last write of it. Once the cache has caught up the write is
-// forgotten, so the map holds only writes still in flight. A
-// resourceVersion that is not an integer, which only an unusual storage
+// operator's last write of it, and whether it still is after cacheLagLimit
+// (gaveUp), when the reconciler stops waiting and the write is forgotten.
+// A resourceVersion that is not an integer, which only an unusual storage
 // backend would serve, is never called behind.
-func (w *ownWrites) behind(kind string, cached client.Object) bool {
+func (w *ownWrites) behind(kind string, cached client.Object) (stale, gaveUp bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
 	k := writeKey{kind, client.ObjectKeyFromObject(cached)}
-	written, ok := w.versions[k]
+	last, ok := w.writes[k]
 	if !ok {
-		return false
+		return false, false
 	}
 
-	cmp, err := resourceversion.CompareResourceVersion(cached.GetResourceVersion(), written)
+	cmp, err := resourceversion.CompareResourceVersion(cached.GetResourceVersion(), last.version)
 	if err != nil || cmp >= 0 {
-		delete(w.versions, k)
+		delete(w.writes, k)
 
-		return false
+		return false, false
+	}
+	if w.clock().Sub(last.at) >= cacheLagLimit {
+		delete(w.writes, k)
+
+		return false, true
 	}
 
-	return true
+	return true, false
 }
 
 // forget drops what is known of an object that no longer exists.
@@ -84,5 +108,13 @@ func (w *ownWrites) forget(kind string, key client.ObjectKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	delete(w.versions, writeKey{kind, key})
+	delete(w.writes, writeKey{kind, key})
+}
+
+func (w *ownWrites) clock() time.Time {
+	if w.now != nil {
+		return w.now()
+	}
+
+	return time.Now()
 }

@@ -50,6 +50,9 @@ func (r *DashStreamReconciler) applyChildren(ctx context.Context, ds *streamingv
 
 		var err error
 		res.deployment, err = r.applyDeployment(ctx, ds, obs.replicas(ds))
+		if err == nil && (obs.deployment == nil || res.deployment.ResourceVersion != obs.deployment.ResourceVersion) {
+			r.writes.wrote(kindDeployment, res.deployment)
+		}
 
 		return err
 	}
@@ -118,7 +121,6 @@ func (r *DashStreamReconciler) applyDeployment(ctx context.Context, ds *streamin
 	if err := json.Unmarshal(data, dep); err != nil {
 		return nil, fmt.Errorf("read the applied Deployment: %w", err)
 	}
-	r.writes.wrote(kindDeployment, dep)
 
 	return dep, nil
 }

@@ -77,6 +77,9 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// them; a deleted DashStream leaves only the namespace label to settle.
 	if err != nil || !ds.DeletionTimestamp.IsZero() {
 		r.writes.forget(kindDashStream, req.NamespacedName)
+		r.writes.forget(kindDeployment, client.ObjectKey{
+			Namespace: req.Namespace, Name: render.ServerObjectName(req.Name),
+		})
 
 		return ctrl.Result{}, r.syncNamespaceLabel(ctx, req.Namespace)
 	}
@@ -122,10 +125,25 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // such a copy could skip a status write that is needed.
 func (r *DashStreamReconciler) cacheBehind(ctx context.Context, ds *streamingv1alpha1.DashStream,
 	obs *observation) bool {
-	stale := r.writes.behind(kindDashStream, ds) ||
-		(obs.deployment != nil && r.writes.behind(kindDeployment, obs.deployment))
-	if stale {
-		log.FromContext(ctx).V(levelDebug).Info("The cache has not seen the operator's last write yet; waiting")
+	if r.waitForCache(ctx, kindDashStream, ds) {
+		return true
+	}
+
+	return obs.deployment != nil && r.waitForCache(ctx, kindDeployment, obs.deployment)
+}
+
+// waitForCache tells whether to wait for the cache to reach the operator's
+// last write of cached. A cache that has not caught up within
+// cacheLagLimit is used as it is, and the log says so.
+func (r *DashStreamReconciler) waitForCache(ctx context.Context, kind string, cached client.Object) bool {
+	stale, gaveUp := r.writes.behind(kind, cached)
+	switch {
+	case stale:
+		log.FromContext(ctx).V(levelDebug).Info("The cache has not seen the operator's last write yet; waiting",
+			"kind", kind)
+	case gaveUp:
+		log.FromContext(ctx).Info("The cache has not seen the operator's last write; going on with what it holds",
+			"kind", kind, "waited", cacheLagLimit)
 	}
 
 	return stale

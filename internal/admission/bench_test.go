@@ -46,7 +46,8 @@ type benchCase struct {
 func benchCases() []benchCase {
 	return []benchCase{
 		{"HPA", "allowed", dsadmission.PathHPA,
-			hpaReview(kindHPAv2, hpaV2(benchNS, "cpu", "apps/v1", "Deployment", "checkout"), nil), true},
+			hpaReview(kindHPAv2, hpaV2(benchNS, "cpu", "apps/v1", "Deployment", "stream-1-websocket-server"), nil),
+			true},
 		{"HPA", "denied", dsadmission.PathHPA,
 			hpaReview(kindHPAv2, hpaV2(benchNS, "load", "apps/v1", "Deployment", "stream-0-websocket-server"), nil),
 			false},
@@ -162,7 +163,8 @@ func admissionRequest(b *testing.B, r request) admission.Request {
 }
 
 // benchObjects are the DashStreams and HPAs of a busy cluster. stream-0 of
-// every namespace is in mode None, and an HPA already aims at stream-3.
+// every namespace is in mode None, stream-1 in PerPodConsumerGroup, and an
+// HPA already aims at stream-3.
 func benchObjects() []client.Object {
 	modes := []streamingv1alpha1.BackplaneMode{
 		streamingv1alpha1.BackplaneNone, streamingv1alpha1.BackplanePerPodConsumerGroup,

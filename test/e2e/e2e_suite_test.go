@@ -32,8 +32,9 @@ var (
 	managerLog *os.File
 	ctx        = context.Background()
 
-	// specFailed keeps the cluster's folder, logs included, after a failure.
-	specFailed bool
+	// keepDir keeps the cluster's folder, logs included, after a failure:
+	// of the suite's set-up, or of any spec.
+	keepDir bool
 )
 
 func TestE2E(t *testing.T) {
@@ -46,6 +47,7 @@ func TestE2E(t *testing.T) {
 var _ = BeforeSuite(func() {
 	dir, err := os.MkdirTemp("", "dashstream-e2e-")
 	Expect(err).NotTo(HaveOccurred())
+	keepDir = true
 
 	cluster, err = localcluster.Start(ctx, localcluster.Options{
 		AssetsDir:  assetsDir(),
@@ -58,7 +60,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "start the local cluster; `make test` builds its binaries")
 	DeferCleanup(func() {
 		Expect(cluster.Stop()).To(Succeed())
-		if !specFailed {
+		if !keepDir {
 			Expect(os.RemoveAll(dir)).To(Succeed())
 		}
 	})
@@ -94,6 +96,7 @@ var _ = BeforeSuite(func() {
 	})
 
 	startManager()
+	keepDir = false
 })
 
 // assetsDir is the folder of the control-plane binaries: the Makefile
@@ -168,7 +171,7 @@ var _ = AfterEach(func() {
 	if !CurrentSpecReport().Failed() {
 		return
 	}
-	specFailed = true
+	keepDir = true
 
 	for _, args := range [][]string{
 		{"get", "nodes,deployments,replicasets,pods,poddisruptionbudgets,hpa", "-A", "-o", "wide"},
