@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -192,6 +193,13 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
 			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](2)))
 		}, timeout, interval).Should(Succeed())
+		// Let the reconciles of the spec change settle first: one that read
+		// the Deployment before the scale would restore 2 without seeing it.
+		settled := dep.ResourceVersion
+		Consistently(func() string {
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+			return dep.ResourceVersion
+		}, time.Second, interval).Should(Equal(settled))
 
 		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 4)),
 			client.FieldOwner("kubectl"))).To(Succeed())
