@@ -60,7 +60,7 @@ test-crds: $(CONTROLLER_GEN) ## Generate the prometheus-operator CRDs the tests 
 .PHONY: test-unit
 test-unit: tools test-crds ## Unit and envtest integration tests (real kube-apiserver and etcd, promtool).
 	KUBEBUILDER_ASSETS="$$(hack/tools.sh assets-dir)" PROMTOOL="$(LOCALBIN)/promtool" \
-		go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/...
+		go test $(GO_TEST_FLAGS) ./api/... ./internal/... ./controllers/... ./hack/image/...
 
 .PHONY: test-e2e
 test-e2e: tools test-crds build ## End-to-end tests on a local cluster with simulated nodes, and the deploy manifests.
@@ -77,6 +77,19 @@ tools: ## Build every tool and control-plane binary that is missing (cached afte
 .PHONY: build
 build: ## Build the manager binary.
 	go build -o $(LOCALBIN)/manager .
+
+# The image's platform; its binary is built static for it.
+GOARCH ?= $(shell go env GOARCH)
+IMAGE_TAR ?= $(LOCALBIN)/dashstream-operator.tar
+
+.PHONY: image
+image: ## Build the operator image IMG as $(IMAGE_TAR), with no container engine (`docker load -i` it).
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/manager-linux-$(GOARCH) .
+	go run ./hack/image -binary $(LOCALBIN)/manager-linux-$(GOARCH) -arch $(GOARCH) -tag $(IMG) -o $(IMAGE_TAR)
+
+.PHONY: image-push
+image-push: image ## Build the image IMG and push it, with the credentials of `docker login`.
+	go run ./hack/image -binary $(LOCALBIN)/manager-linux-$(GOARCH) -arch $(GOARCH) -tag $(IMG) -o $(IMAGE_TAR) -push
 
 .PHONY: run
 run: manifests generate ## Run the manager, without its webhooks, against the cluster of the current kubeconfig.
