@@ -139,25 +139,13 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 	})
 
 	It("lets the operator apply the replicas a backplane mode allows", func() {
-		ds := &streamingv1alpha1.DashStream{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "events"}, ds)).To(Succeed())
-		ds.Spec.Backplane = &streamingv1alpha1.BackplaneSpec{Mode: streamingv1alpha1.BackplanePerPodConsumerGroup}
-		ds.Spec.Replicas = ptr.To[int32](3)
-		Expect(k8sClient.Update(ctx, ds)).To(Succeed())
-
-		Eventually(func(g Gomega) {
-			dep := &appsv1.Deployment{}
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: server}, dep)).To(Succeed())
-			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](3)))
-		}, timeout, interval).Should(Succeed())
-
+		dep := switchToBackplane(ns, 3)
 		Expect(alice.Create(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
 			"a server with a backplane mode may be autoscaled")
 
 		// The HPA controller, run by kube-controller-manager, scales through
 		// the scale subresource; the operator leaves the autoscaler's count
 		// alone.
-		dep := deploymentNamed(ns, server)
 		Expect(k8sClient.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 5)),
 			client.FieldOwner("kube-controller-manager"))).To(Succeed())
 		Consistently(func(g Gomega) {
@@ -183,24 +171,7 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 	})
 
 	It("reverts a scale of a server with a backplane mode that no autoscaler made", func() {
-		ds := &streamingv1alpha1.DashStream{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "events"}, ds)).To(Succeed())
-		ds.Spec.Backplane = &streamingv1alpha1.BackplaneSpec{Mode: streamingv1alpha1.BackplanePerPodConsumerGroup}
-		ds.Spec.Replicas = ptr.To[int32](2)
-		Expect(k8sClient.Update(ctx, ds)).To(Succeed())
-		dep := deploymentNamed(ns, server)
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
-			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](2)))
-		}, timeout, interval).Should(Succeed())
-		// Let the reconciles of the spec change settle first: one that read
-		// the Deployment before the scale would restore 2 without seeing it.
-		settled := dep.ResourceVersion
-		Consistently(func() string {
-			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
-			return dep.ResourceVersion
-		}, time.Second, interval).Should(Equal(settled))
-
+		dep := switchToBackplane(ns, 2)
 		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 4)),
 			client.FieldOwner("kubectl"))).To(Succeed())
 		Eventually(func(g Gomega) {
@@ -424,6 +395,34 @@ func scaleWebhookDown(ns, pinned string) {
 				client.WithSubResourceBody(scaleTo(ns, pinned, 2)), client.DryRunAll)
 		}, timeout, interval).Should(MatchError(ContainSubstring("may not be scaled")))
 	})
+}
+
+// switchToBackplane sets the DashStream "events" in ns to mode
+// PerPodConsumerGroup with n replicas, waits until its Deployment has them
+// and the reconciles of the change have settled, and returns the
+// Deployment. A reconcile that read the Deployment before a later scale
+// would otherwise restore the count without seeing that scale.
+func switchToBackplane(ns string, n int32) *appsv1.Deployment {
+	GinkgoHelper()
+	ds := &streamingv1alpha1.DashStream{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "events"}, ds)).To(Succeed())
+	ds.Spec.Backplane = &streamingv1alpha1.BackplaneSpec{Mode: streamingv1alpha1.BackplanePerPodConsumerGroup}
+	ds.Spec.Replicas = ptr.To(n)
+	Expect(k8sClient.Update(ctx, ds)).To(Succeed())
+
+	dep := deploymentNamed(ns, server)
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+		g.Expect(dep.Spec.Replicas).To(Equal(ptr.To(n)))
+	}, timeout, interval).Should(Succeed())
+
+	settled := dep.ResourceVersion
+	Consistently(func() string {
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+		return dep.ResourceVersion
+	}, time.Second, interval).Should(Equal(settled))
+
+	return dep
 }
 
 // webhookRequests is how many requests the manager's webhook server has
