@@ -4,7 +4,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/dashflow/dashstream-operator/controllers"
+	"github.com/dashflow/dashstream-operator/internal/serving"
 )
 
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
@@ -27,6 +27,7 @@ type options struct {
 	probeAddr     string
 	secureMetrics bool
 	leaderElect   bool
+	enableHTTP2   bool
 	webhooks      webhookOptions
 	zap           zap.Options
 }
@@ -40,6 +41,8 @@ func main() {
 		"Serve metrics over HTTPS, to callers authenticated and authorized by the API server.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader, so only one of several manager replicas reconciles.")
+	flag.BoolVar(&o.enableHTTP2, "enable-http2", false,
+		"Offer HTTP/2 on the webhook and metrics servers; off by default for HTTP/2's denial-of-service flaws.")
 	o.webhooks.bindFlags(flag.CommandLine)
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -82,6 +85,7 @@ func run(o options) error {
 		return err
 	}
 
+	o.webhooks.http2 = o.enableHTTP2
 	if err := setupWebhooks(mgr, o.webhooks); err != nil {
 		return err
 	}
@@ -110,9 +114,7 @@ func metricsOptions(o options) metricsserver.Options {
 	opts := metricsserver.Options{
 		BindAddress:   o.metricsAddr,
 		SecureServing: o.secureMetrics,
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
-			c.MinVersion = tls.VersionTLS12
-		}},
+		TLSOpts:       serving.TLSOptions(o.enableHTTP2),
 	}
 	if o.secureMetrics {
 		opts.FilterProvider = filters.WithAuthenticationAndAuthorization

@@ -25,6 +25,7 @@ import (
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	"github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/serving"
 	"github.com/dashflow/dashstream-operator/internal/webhookcert"
 )
 
@@ -41,6 +42,8 @@ type webhookOptions struct {
 	service       string
 	dnsNames      stringList
 	configuration string
+	// http2 offers HTTP/2 as well as HTTP/1.1 (--enable-http2).
+	http2 bool
 }
 
 func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
@@ -101,7 +104,7 @@ func setupWebhooks(mgr ctrl.Manager, w webhookOptions) error {
 	srv := webhook.NewServer(webhook.Options{
 		Port:    w.port,
 		CertDir: w.certDir,
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+		TLSOpts: serving.TLSOptions(w.http2),
 	})
 	admission.Register(srv, mgr.GetScheme(), mgr.GetClient(), operator)
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dashflow/dashstream-operator/controllers"
 	"github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/serving"
 )
 
 // resyncPeriod is short so that the idle test sees the operator resync
@@ -90,6 +91,7 @@ func startManager() {
 		Cache:   cache.Options{ByObject: controllers.CacheByObject(), SyncPeriod: &sync},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: hooks.LocalServingHost, Port: hooks.LocalServingPort, CertDir: hooks.LocalServingCertDir,
+			TLSOpts: serving.TLSOptions(false),
 		}),
 	})
 	Expect(err).NotTo(HaveOccurred())

@@ -32,6 +32,7 @@ import (
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	"github.com/dashflow/dashstream-operator/controllers"
 	"github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/serving"
 )
 
 const (
@@ -113,6 +114,7 @@ func startManager(b *testing.B, env *envtest.Environment, cfg *rest.Config, sche
 		Cache:   cache.Options{ByObject: controllers.CacheByObject()},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: hooks.LocalServingHost, Port: hooks.LocalServingPort, CertDir: hooks.LocalServingCertDir,
+			TLSOpts: serving.TLSOptions(false),
 		}),
 	})
 	must(b, err, "create manager")

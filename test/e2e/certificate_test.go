@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -63,6 +64,29 @@ var _ = Describe("The webhook certificate the operator issues", Ordered, func() 
 		expectPolicyDenial(ns)
 		Expect(manager.ProcessState).To(BeNil(), "the operator should not have exited")
 		Expect(manager.Process.Pid).To(Equal(pid))
+	})
+})
+
+var _ = Describe("The webhook server", func() {
+	It("speaks TLS 1.2 or newer, and HTTP/1.1 alone unless --enable-http2 is given", func() {
+		roots := x509.NewCertPool()
+		// Right after a renewal the server may serve the old certificate for
+		// a few seconds, until it reloads the files.
+		Eventually(func(g Gomega) {
+			_, ca := servingCertificate(g)
+			roots = x509.NewCertPool()
+			g.Expect(roots.AppendCertsFromPEM(ca)).To(BeTrue(), "the Secret's ca.crt should hold the CA")
+
+			conn, err := tls.Dial("tcp", operator.WebhookAddr,
+				&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			g.Expect(err).NotTo(HaveOccurred(), "a client trusting the CA should complete the handshake")
+			g.Expect(conn.ConnectionState().NegotiatedProtocol).To(Equal("http/1.1"))
+			g.Expect(conn.Close()).To(Succeed())
+		}).Should(Succeed())
+
+		_, err := tls.Dial("tcp", operator.WebhookAddr,
+			&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}) //nolint:gosec
+		Expect(err).To(HaveOccurred(), "TLS 1.1 should be refused")
 	})
 })
 

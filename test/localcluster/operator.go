@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +59,9 @@ type Operator struct {
 	Args []string
 	// ReadyURL answers 200 once the manager, webhooks included, is ready.
 	ReadyURL string
+	// WebhookAddr is where the API server calls the webhooks, as host:port;
+	// their certificate is issued for localhost.
+	WebhookAddr string
 }
 
 // InstallOperator installs what `make deploy` would (config/default), except
@@ -88,7 +92,10 @@ func InstallOperator(ctx context.Context, admin *rest.Config, o OperatorOptions)
 		return nil, fmt.Errorf("remove old webhook certificates: %w", err)
 	}
 
-	return &Operator{Kubeconfig: kubeconfig, Args: o.managerArgs(), ReadyURL: o.readyURL()}, nil
+	return &Operator{
+		Kubeconfig: kubeconfig, Args: o.managerArgs(), ReadyURL: o.readyURL(),
+		WebhookAddr: net.JoinHostPort("localhost", strconv.Itoa(o.WebhookPort)),
+	}, nil
 }
 
 // Command returns the manager process for the operator, logging to out.
