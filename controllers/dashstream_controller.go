@@ -48,7 +48,9 @@ type DashStreamReconciler struct {
 	cache      cache.Cache
 	// writes lets a reconcile tell a cached copy older than its own last
 	// write.
-	writes    ownWrites
+	writes ownWrites
+	// scales notes replica counts others wrote, for reportDrift.
+	scales    scaleNotes
 	ruleWatch sync.Once
 	// monitorWatch adds the ServiceMonitor watch the same way.
 	monitorWatch sync.Once
@@ -216,21 +218,27 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 // field, a difference comes from a spec change about to be applied. A
 // count an autoscaler owns is not drift either, nor, on a server with a
 // backplane mode, one an autoscaler left behind when it went: restoring
-// spec.replicas then is reported as a Normal Event.
+// spec.replicas then is reported as a Normal Event. A scale that an
+// earlier apply already overwrote, from a cache read before it, is known
+// from the Deployment watch's note and reported all the same.
 func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, obs *observation) {
+	note, noted := r.scales.take(client.ObjectKeyFromObject(ds))
 	dep, want := obs.deployment, obs.replicas(ds)
-	if dep == nil || dep.Spec.Replicas == nil || want == nil || *dep.Spec.Replicas == *want ||
-		!obs.replicasOwnedElsewhere {
+	if dep == nil || dep.Spec.Replicas == nil || want == nil {
 		return
 	}
 
-	got := *dep.Spec.Replicas
-	if !policy.Pinned(ds) && autoscalerLeftReplicas(dep) {
-		log.FromContext(ctx).Info("Restoring spec.replicas now that no autoscaler targets the Deployment",
-			"deployment", dep.Name, "found", got, "restoring", *want)
-		r.Recorder.Eventf(ds, dep, "Normal", ReasonReplicasRestored, "RestoreReplicas",
-			"No HorizontalPodAutoscaler targets Deployment %s any more; its replicas go from %d back to "+
-				"spec.replicas, %d", dep.Name, got, *want)
+	got, autoscaler := *dep.Spec.Replicas, autoscalerLeftReplicas(dep)
+	switch {
+	case got != *want && obs.replicasOwnedElsewhere:
+	case noted && note.replicas != *want && !obs.replicasOwnedElsewhere:
+		got, autoscaler = note.replicas, note.autoscaler
+	default:
+		return
+	}
+
+	if !policy.Pinned(ds) && autoscaler {
+		r.reportRestored(ctx, ds, dep, got, *want)
 
 		return
 	}
@@ -241,6 +249,17 @@ func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1a
 		"Deployment %s was scaled to %d outside the DashStream; restored to %d. %s",
 		dep.Name, got, *want, scaleAdvice(ds))
 	driftCorrections.WithLabelValues("replicas").Inc()
+}
+
+// reportRestored says that spec.replicas applies again to a server whose
+// autoscaler is gone.
+func (r *DashStreamReconciler) reportRestored(ctx context.Context, ds *streamingv1alpha1.DashStream,
+	dep *appsv1.Deployment, got, want int32) {
+	log.FromContext(ctx).Info("Restoring spec.replicas now that no autoscaler targets the Deployment",
+		"deployment", dep.Name, "found", got, "restoring", want)
+	r.Recorder.Eventf(ds, dep, "Normal", ReasonReplicasRestored, "RestoreReplicas",
+		"No HorizontalPodAutoscaler targets Deployment %s any more; its replicas go from %d back to "+
+			"spec.replicas, %d", dep.Name, got, want)
 }
 
 // SetupWithManager registers the reconciler and its watches.

@@ -46,7 +46,7 @@ func (r *DashStreamReconciler) builder(mgr ctrl.Manager) *builder.Builder {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("dashstream").
 		For(&streamingv1alpha1.DashStream{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&appsv1.Deployment{}).
+		Watches(&appsv1.Deployment{}, r.deploymentEvents(mgr)).
 		Owns(&corev1.Service{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).

@@ -1,0 +1,95 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+)
+
+// scaleNotes remembers, per DashStream, the last replica count someone
+// other than the operator gave its Deployment, as the Deployment watch saw
+// it. A reconcile that read the Deployment just before such a scale
+// applies the DashStream's count over it without seeing it; the note lets
+// the next reconcile still say, in an Event, what was reverted.
+//
+// The zero value is ready to use and safe for concurrent use.
+type scaleNotes struct {
+	mu    sync.Mutex
+	notes map[types.NamespacedName]scaleNote
+}
+
+// scaleNote is one replica count written by another field manager.
+type scaleNote struct {
+	replicas int32
+	// autoscaler: the HPA controller or the hand-over wrote it, on an
+	// autoscaler's behalf.
+	autoscaler bool
+}
+
+func (s *scaleNotes) put(key types.NamespacedName, n scaleNote) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if s.notes == nil {
+		s.notes = map[types.NamespacedName]scaleNote{}
+	}
+	s.notes[key] = n
+}
+
+// take returns and forgets the note for key.
+func (s *scaleNotes) take(key types.NamespacedName) (scaleNote, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	n, ok := s.notes[key]
+	delete(s.notes, key)
+
+	return n, ok
+}
+
+// deploymentEvents enqueues the DashStream that controls a Deployment, as
+// Owns does, and first notes a replica count another field manager wrote.
+func (r *DashStreamReconciler) deploymentEvents(mgr ctrl.Manager) handler.EventHandler {
+	owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &streamingv1alpha1.DashStream{},
+		handler.OnlyControllerOwner())
+
+	return handler.Funcs{
+		CreateFunc:  owner.Create,
+		DeleteFunc:  owner.Delete,
+		GenericFunc: owner.Generic,
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent,
+			q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.noteScale(e)
+			owner.Update(ctx, e, q)
+		},
+	}
+}
+
+// noteScale records a change of a DashStream's Deployment's replicas made
+// by another field manager.
+func (r *DashStreamReconciler) noteScale(e event.UpdateEvent) {
+	old, okOld := e.ObjectOld.(*appsv1.Deployment)
+	dep, okNew := e.ObjectNew.(*appsv1.Deployment)
+	if !okOld || !okNew || dep.Spec.Replicas == nil || !othersOwnReplicas(dep) ||
+		(old.Spec.Replicas != nil && *old.Spec.Replicas == *dep.Spec.Replicas) {
+		return
+	}
+
+	ref := metav1.GetControllerOf(dep)
+	if ref == nil || ref.Kind != "DashStream" || ref.APIVersion != streamingv1alpha1.GroupVersion.String() {
+		return
+	}
+
+	r.scales.put(types.NamespacedName{Namespace: dep.Namespace, Name: ref.Name},
+		scaleNote{replicas: *dep.Spec.Replicas, autoscaler: autoscalerLeftReplicas(dep)})
+}
