@@ -78,26 +78,26 @@ tools: ## Build every tool and control-plane binary that is missing (cached afte
 build: ## Build the manager binary.
 	go build -o $(LOCALBIN)/manager .
 
-# The image's platform; its binary is built static for it.
-GOARCH ?= $(shell go env GOARCH)
+# The image's architecture; its binary is built static for linux on it.
+# (Not GOARCH: make would hand that to `go run` too.)
+IMAGE_ARCH ?= $(shell go env GOARCH)
 IMAGE_TAR ?= $(LOCALBIN)/dashstream-operator.tar
+IMAGE_BINARY = $(LOCALBIN)/manager-linux-$(IMAGE_ARCH)
+
+.PHONY: image-registry
+image-registry:
+	@if [ "$(IMG)" = controller:latest ]; then \
+		echo "Set IMG to an image in your registry, e.g. IMG=registry.example.com/dashstream-operator:v0.1.0" >&2; \
+		exit 1; fi
 
 .PHONY: image
 image: ## Build the operator image IMG as $(IMAGE_TAR), with no container engine (`docker load -i` it).
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/manager-linux-$(GOARCH) .
-	go run ./hack/image -binary $(LOCALBIN)/manager-linux-$(GOARCH) -arch $(GOARCH) -tag $(IMG) -o $(IMAGE_TAR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags="-s -w" -o $(IMAGE_BINARY) .
+	go run ./hack/image -binary $(IMAGE_BINARY) -arch $(IMAGE_ARCH) -tag $(IMG) -o $(IMAGE_TAR)
 
 .PHONY: image-push
-image-push: image ## Build the image IMG and push it, with the credentials of `docker login`.
-	go run ./hack/image -binary $(LOCALBIN)/manager-linux-$(GOARCH) -arch $(GOARCH) -tag $(IMG) -o $(IMAGE_TAR) -push
-
-.PHONY: run
-run: manifests generate ## Run the manager, without its webhooks, against the cluster of the current kubeconfig.
-	go run . --metrics-bind-address=0 --health-probe-bind-address=:8081 --webhooks=false
-
-.PHONY: demo
-demo: tools build ## Start a local cluster, run the operator and walk through what it does.
-	hack/demo.sh
+image-push: image-registry image ## Build the image IMG and push it, with the credentials of `docker login`.
+	go run ./hack/image -binary $(IMAGE_BINARY) -arch $(IMAGE_ARCH) -tag $(IMG) -o $(IMAGE_TAR) -push
 
 ##@ Deployment
 

@@ -79,6 +79,7 @@ func (r *DashStreamReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// them; a deleted DashStream leaves only the namespace label to settle.
 	if err != nil || !ds.DeletionTimestamp.IsZero() {
 		r.writes.forget(kindDashStream, req.NamespacedName)
+		r.scales.forget(req.NamespacedName)
 		r.writes.forget(kindDeployment, client.ObjectKey{
 			Namespace: req.Namespace, Name: render.ServerObjectName(req.Name),
 		})
@@ -222,7 +223,8 @@ func (r *DashStreamReconciler) observe(ctx context.Context, ds *streamingv1alpha
 // earlier apply already overwrote, from a cache read before it, is known
 // from the Deployment watch's note and reported all the same.
 func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1alpha1.DashStream, obs *observation) {
-	note, noted := r.scales.take(client.ObjectKeyFromObject(ds))
+	key := client.ObjectKeyFromObject(ds)
+	note, noted := r.scales.take(key, ds.UID)
 	dep, want := obs.deployment, obs.replicas(ds)
 	if dep == nil || dep.Spec.Replicas == nil || want == nil {
 		return
@@ -231,6 +233,7 @@ func (r *DashStreamReconciler) reportDrift(ctx context.Context, ds *streamingv1a
 	got, autoscaler := *dep.Spec.Replicas, autoscalerLeftReplicas(dep)
 	switch {
 	case got != *want && obs.replicasOwnedElsewhere:
+		r.scales.sawInCache(key, dep.ResourceVersion)
 	case noted && note.replicas != *want && !obs.replicasOwnedElsewhere:
 		got, autoscaler = note.replicas, note.autoscaler
 	default:

@@ -6,7 +6,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -22,10 +24,16 @@ import (
 // applies the DashStream's count over it without seeing it; the note lets
 // the next reconcile still say, in an Event, what was reverted.
 //
+// A scale is reported once: the cache is written before the watch's
+// handlers run, so a reconcile may report a scale from the cache before
+// its note arrives; reported keeps the resourceVersion it reported, and a
+// note no newer is dropped.
+//
 // The zero value is ready to use and safe for concurrent use.
 type scaleNotes struct {
-	mu    sync.Mutex
-	notes map[types.NamespacedName]scaleNote
+	mu       sync.Mutex
+	notes    map[types.NamespacedName]scaleNote
+	reported map[types.NamespacedName]string
 }
 
 // scaleNote is one replica count written by another field manager.
@@ -34,6 +42,10 @@ type scaleNote struct {
 	// autoscaler: the HPA controller or the hand-over wrote it, on an
 	// autoscaler's behalf.
 	autoscaler bool
+	// version is the Deployment's resourceVersion with the count, and
+	// owner the UID of the DashStream that controlled it.
+	version string
+	owner   types.UID
 }
 
 func (s *scaleNotes) put(key types.NamespacedName, n scaleNote) {
@@ -46,15 +58,43 @@ func (s *scaleNotes) put(key types.NamespacedName, n scaleNote) {
 	s.notes[key] = n
 }
 
-// take returns and forgets the note for key.
-func (s *scaleNotes) take(key types.NamespacedName) (scaleNote, bool) {
+// take returns and forgets the note for the DashStream key of UID uid, if
+// it is about that DashStream and newer than what was reported of it.
+func (s *scaleNotes) take(key types.NamespacedName, uid types.UID) (scaleNote, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
 	n, ok := s.notes[key]
 	delete(s.notes, key)
+	if !ok || n.owner != uid {
+		return scaleNote{}, false
+	}
+	if cmp, err := resourceversion.CompareResourceVersion(n.version, s.reported[key]); err == nil && cmp <= 0 {
+		return scaleNote{}, false
+	}
 
-	return n, ok
+	return n, true
+}
+
+// sawInCache records that the scale of Deployment version was reported
+// from the cache.
+func (s *scaleNotes) sawInCache(key types.NamespacedName, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if s.reported == nil {
+		s.reported = map[types.NamespacedName]string{}
+	}
+	s.reported[key] = version
+}
+
+// forget drops all that is known of a DashStream that is gone.
+func (s *scaleNotes) forget(key types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	delete(s.notes, key)
+	delete(s.reported, key)
 }
 
 // deploymentEvents enqueues the DashStream that controls a Deployment, as
@@ -86,10 +126,15 @@ func (r *DashStreamReconciler) noteScale(e event.UpdateEvent) {
 	}
 
 	ref := metav1.GetControllerOf(dep)
-	if ref == nil || ref.Kind != "DashStream" || ref.APIVersion != streamingv1alpha1.GroupVersion.String() {
+	if ref == nil || ref.Kind != "DashStream" {
+		return
+	}
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != streamingv1alpha1.GroupVersion.Group {
 		return
 	}
 
-	r.scales.put(types.NamespacedName{Namespace: dep.Namespace, Name: ref.Name},
-		scaleNote{replicas: *dep.Spec.Replicas, autoscaler: autoscalerLeftReplicas(dep)})
+	r.scales.put(types.NamespacedName{Namespace: dep.Namespace, Name: ref.Name}, scaleNote{
+		replicas: *dep.Spec.Replicas, autoscaler: autoscalerLeftReplicas(dep),
+		version: dep.ResourceVersion, owner: ref.UID,
+	})
 }

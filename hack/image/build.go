@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,7 +36,7 @@ func Build(binary, arch string) (v1.Image, error) {
 		return nil, fmt.Errorf("read the manager binary: %w", err)
 	}
 
-	layerTar, err := singleFileTar(Entrypoint[1:], data)
+	layerTar, err := singleFileTar(strings.TrimPrefix(Entrypoint, "/"), data)
 	if err != nil {
 		return nil, err
 	}

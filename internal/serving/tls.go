@@ -10,10 +10,13 @@ import "crypto/tls"
 // CVE-2023-39325), and neither the API server's webhook calls nor a
 // Prometheus scrape needs it; the kubebuilder scaffold turns it off too.
 func TLSOptions(http2 bool) []func(*tls.Config) {
+	protos := []string{"http/1.1"}
+	if http2 {
+		protos = []string{"h2", "http/1.1"}
+	}
+
 	return []func(*tls.Config){func(c *tls.Config) {
 		c.MinVersion = tls.VersionTLS12
-		if !http2 {
-			c.NextProtos = []string{"http/1.1"}
-		}
+		c.NextProtos = protos
 	}}
 }

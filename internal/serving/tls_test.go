@@ -13,8 +13,8 @@ func TestTLSOptionsOfferHTTP2OnlyWhenAsked(t *testing.T) {
 		http2 bool
 		want  []string
 	}{{false, []string{"http/1.1"}}, {true, []string{"h2", "http/1.1"}}} {
-		// net/http offers h2 and http/1.1 unless the options say otherwise.
-		cfg := &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+		// controller-runtime's webhook and metrics servers start from h2.
+		cfg := &tls.Config{NextProtos: []string{"h2"}}
 		for _, opt := range serving.TLSOptions(c.http2) {
 			opt(cfg)
 		}
