@@ -48,21 +48,27 @@ type scaleNote struct {
 	owner   types.UID
 }
 
-func (s *scaleNotes) put(key types.NamespacedName, n scaleNote) {
+// lock locks s, making its maps on first use, and returns the unlock.
+func (s *scaleNotes) lock() func() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-
 	if s.notes == nil {
 		s.notes = map[types.NamespacedName]scaleNote{}
+		s.reported = map[types.NamespacedName]string{}
 	}
+
+	return s.mu.Unlock
+}
+
+func (s *scaleNotes) put(key types.NamespacedName, n scaleNote) {
+	defer s.lock()()
+
 	s.notes[key] = n
 }
 
 // take returns and forgets the note for the DashStream key of UID uid, if
 // it is about that DashStream and newer than what was reported of it.
 func (s *scaleNotes) take(key types.NamespacedName, uid types.UID) (scaleNote, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 
 	n, ok := s.notes[key]
 	delete(s.notes, key)
@@ -79,19 +85,14 @@ func (s *scaleNotes) take(key types.NamespacedName, uid types.UID) (scaleNote, b
 // sawInCache records that the scale of Deployment version was reported
 // from the cache.
 func (s *scaleNotes) sawInCache(key types.NamespacedName, version string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 
-	if s.reported == nil {
-		s.reported = map[types.NamespacedName]string{}
-	}
 	s.reported[key] = version
 }
 
 // forget drops all that is known of a DashStream that is gone.
 func (s *scaleNotes) forget(key types.NamespacedName) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 
 	delete(s.notes, key)
 	delete(s.reported, key)
