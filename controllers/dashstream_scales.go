@@ -117,12 +117,14 @@ func (r *DashStreamReconciler) deploymentEvents(mgr ctrl.Manager) handler.EventH
 }
 
 // noteScale records a change of a DashStream's Deployment's replicas made
-// by another field manager.
+// by another field manager. Most updates are the Deployment controller's
+// status writes, which leave the count alone: they return before the
+// managed fields are read.
 func (r *DashStreamReconciler) noteScale(e event.UpdateEvent) {
 	old, okOld := e.ObjectOld.(*appsv1.Deployment)
 	dep, okNew := e.ObjectNew.(*appsv1.Deployment)
-	if !okOld || !okNew || dep.Spec.Replicas == nil || !othersOwnReplicas(dep) ||
-		(old.Spec.Replicas != nil && *old.Spec.Replicas == *dep.Spec.Replicas) {
+	if !okOld || !okNew || dep.Spec.Replicas == nil ||
+		(old.Spec.Replicas != nil && *old.Spec.Replicas == *dep.Spec.Replicas) || !othersOwnReplicas(dep) {
 		return
 	}
 
@@ -130,7 +132,8 @@ func (r *DashStreamReconciler) noteScale(e event.UpdateEvent) {
 	if ref == nil || ref.Kind != "DashStream" {
 		return
 	}
-	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != streamingv1alpha1.GroupVersion.Group {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil || gv.Group != streamingv1alpha1.GroupVersion.Group {
 		return
 	}
 

@@ -140,3 +140,17 @@ func TestTheOperatorsOwnWritesAreNotNoted(t *testing.T) {
 		t.Error("the operator's own restore and an unchanged count should leave no note")
 	}
 }
+
+// BenchmarkNoteScaleOfAStatusUpdate times the watch's note for the update
+// it sees most: a status write that leaves the count alone.
+func BenchmarkNoteScaleOfAStatusUpdate(b *testing.B) {
+	var r DashStreamReconciler
+	e := event.UpdateEvent{
+		ObjectOld: serverAt(2, "10", "kubectl", "scale"), ObjectNew: serverAt(2, "11", "kubectl", "scale"),
+	}
+
+	b.ReportAllocs()
+	for b.Loop() {
+		r.noteScale(e)
+	}
+}
