@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -22,6 +21,7 @@ import (
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	"github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // server is the Deployment of the DashStream named "events".
@@ -41,11 +41,11 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 	It("denies HPAs of autoscaling/v1 and v2 aimed at the pinned Deployment under every apiVersion spelling", func() {
 		for _, apiVersion := range []string{"apps/v1", "extensions/v1beta1"} {
-			err := alice.Create(ctx, hpaV2(ns, "v2-load", apiVersion, "Deployment", server))
+			err := alice.Create(ctx, testobjects.HPAv2(ns, "v2-load", apiVersion, "Deployment", server))
 			expectDenied(err, "HorizontalPodAutoscaler "+ns+"/v2-load", "DashStream "+ns+"/events",
 				"partial streams", "spec.backplane.mode")
 
-			err = alice.Create(ctx, hpaV1(ns, "v1-load", apiVersion, "Deployment", server))
+			err = alice.Create(ctx, testobjects.HPAv1(ns, "v1-load", apiVersion, "Deployment", server))
 			expectDenied(err, "HorizontalPodAutoscaler "+ns+"/v1-load", "DashStream "+ns+"/events")
 		}
 
@@ -53,7 +53,8 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 		// validation, before any webhook; older ones let it through to the
 		// webhook, which denies it (see the handler's tests).
 		for _, hpa := range []client.Object{
-			hpaV2(ns, "v2-bare", "", "Deployment", server), hpaV1(ns, "v1-bare", "", "Deployment", server),
+			testobjects.HPAv2(ns, "v2-bare", "", "Deployment", server),
+			testobjects.HPAv1(ns, "v1-bare", "", "Deployment", server),
 		} {
 			err := alice.Create(ctx, hpa)
 			Expect(apierrors.IsForbidden(err) || apierrors.IsInvalid(err)).To(BeTrue(),
@@ -66,11 +67,11 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 	})
 
 	It("admits HPAs aimed at another Deployment or an unknown kind, and still denies the pinned one", func() {
-		Expect(alice.Create(ctx, hpaV2(ns, "other", "apps/v1", "Deployment", "checkout"))).To(Succeed())
-		Expect(alice.Create(ctx, hpaV1(ns, "widget", "example.com/v1", "Widget", server))).To(Succeed(),
+		Expect(alice.Create(ctx, testobjects.HPAv2(ns, "other", "apps/v1", "Deployment", "checkout"))).To(Succeed())
+		Expect(alice.Create(ctx, testobjects.HPAv1(ns, "widget", "example.com/v1", "Widget", server))).To(Succeed(),
 			"a custom kind that happens to share the name is not the pinned Deployment")
 
-		expectDenied(alice.Create(ctx, hpaV2(ns, "pinned", "apps/v1", "Deployment", server)), "DashStream")
+		expectDenied(alice.Create(ctx, testobjects.HPAv2(ns, "pinned", "apps/v1", "Deployment", server)), "DashStream")
 	})
 
 	It("is consulted only for targets named as a DashStream's server can be", func() {
@@ -78,18 +79,18 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 		// Nothing can pin checkout: the API server admits its HPA and its
 		// scale without calling the operator.
-		Expect(alice.Create(ctx, hpaV2(ns, "checkout", "apps/v1", "Deployment", "checkout"))).To(Succeed())
+		Expect(alice.Create(ctx, testobjects.HPAv2(ns, "checkout", "apps/v1", "Deployment", "checkout"))).To(Succeed())
 		checkout := plainDeployment(ns, "checkout")
 		Expect(alice.Create(ctx, checkout)).To(Succeed())
 		Expect(alice.SubResource("scale").Update(ctx, checkout,
-			client.WithSubResourceBody(scaleTo(ns, "checkout", 3)))).To(Succeed())
+			client.WithSubResourceBody(testobjects.Scale(ns, "checkout", 3)))).To(Succeed())
 
 		// A server's name is checked even when no DashStream pins it.
 		spare := "spare-websocket-server"
-		Expect(alice.Create(ctx, hpaV2(ns, "spare", "apps/v1", "Deployment", spare))).To(Succeed())
+		Expect(alice.Create(ctx, testobjects.HPAv2(ns, "spare", "apps/v1", "Deployment", spare))).To(Succeed())
 		Expect(alice.Create(ctx, plainDeployment(ns, spare))).To(Succeed())
 		Expect(alice.SubResource("scale").Update(ctx, deploymentNamed(ns, spare),
-			client.WithSubResourceBody(scaleTo(ns, spare, 3)))).To(Succeed())
+			client.WithSubResourceBody(testobjects.Scale(ns, spare, 3)))).To(Succeed())
 
 		// Had checkout's requests been sent, the counts would be 2 higher.
 		Eventually(func() []float64 {
@@ -101,10 +102,10 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 	})
 
 	It("gives a server-side dry run the same answers, and stores nothing", func() {
-		denied := hpaV2(ns, "dry-denied", "apps/v1", "Deployment", server)
+		denied := testobjects.HPAv2(ns, "dry-denied", "apps/v1", "Deployment", server)
 		expectDenied(alice.Create(ctx, denied, client.DryRunAll), "DashStream "+ns+"/events")
 
-		allowed := hpaV2(ns, "dry-allowed", "apps/v1", "Deployment", "checkout")
+		allowed := testobjects.HPAv2(ns, "dry-allowed", "apps/v1", "Deployment", "checkout")
 		Expect(alice.Create(ctx, allowed, client.DryRunAll)).To(Succeed())
 
 		hpas := &autoscalingv2.HorizontalPodAutoscalerList{}
@@ -114,13 +115,13 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 	It("denies scaling the pinned Deployment to 2 and lets another Deployment scale", func() {
 		err := alice.SubResource("scale").Update(ctx, deploymentNamed(ns, server),
-			client.WithSubResourceBody(scaleTo(ns, server, 2)))
+			client.WithSubResourceBody(testobjects.Scale(ns, server, 2)))
 		expectDenied(err, "Deployment "+ns+"/"+server+" may not be scaled to 2", "spec.backplane.mode")
 
 		other := plainDeployment(ns, "checkout")
 		Expect(alice.Create(ctx, other)).To(Succeed())
 		Expect(alice.SubResource("scale").Update(ctx, other,
-			client.WithSubResourceBody(scaleTo(ns, "checkout", 4)))).To(Succeed())
+			client.WithSubResourceBody(testobjects.Scale(ns, "checkout", 4)))).To(Succeed())
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(other), other)).To(Succeed())
 		Expect(other.Spec.Replicas).To(Equal(ptr.To[int32](4)))
 	})
@@ -140,13 +141,14 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 	It("lets the operator apply the replicas a backplane mode allows", func() {
 		dep := switchToBackplane(ns, 3)
-		Expect(alice.Create(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
+		Expect(alice.Create(ctx, testobjects.HPAv2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed(),
 			"a server with a backplane mode may be autoscaled")
 
 		// The HPA controller, run by kube-controller-manager, scales through
 		// the scale subresource; the operator leaves the autoscaler's count
 		// alone.
-		Expect(k8sClient.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 5)),
+		Expect(k8sClient.SubResource("scale").Update(ctx, dep,
+			client.WithSubResourceBody(testobjects.Scale(ns, server, 5)),
 			client.FieldOwner("kube-controller-manager"))).To(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
@@ -155,7 +157,7 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 		// Without the autoscaler, spec.replicas applies again; that is no
 		// drift, and the Event says what happened.
-		Expect(alice.Delete(ctx, hpaV2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed())
+		Expect(alice.Delete(ctx, testobjects.HPAv2(ns, "load", "apps/v1", "Deployment", server))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
 			g.Expect(dep.Spec.Replicas).To(Equal(ptr.To[int32](3)))
@@ -172,7 +174,7 @@ var _ = Describe("Admission of scaling for a pinned server", func() {
 
 	It("reverts a scale of a server with a backplane mode that no autoscaler made", func() {
 		dep := switchToBackplane(ns, 2)
-		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, server, 4)),
+		Expect(alice.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(testobjects.Scale(ns, server, 4)),
 			client.FieldOwner("kubectl"))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
@@ -193,7 +195,7 @@ var _ = Describe("An HPA that predates the DashStream that pins its target", fun
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		hpa = hpaV2(ns, "events-load", "apps/v1", "Deployment", server)
+		hpa = testobjects.HPAv2(ns, "events-load", "apps/v1", "Deployment", server)
 		hpa.Finalizers = []string{"example.com/keep"}
 		Expect(k8sClient.Create(ctx, hpa)).To(Succeed(), "nothing pins the target yet")
 	})
@@ -243,7 +245,7 @@ var _ = Describe("The namespace label the HPA webhook selects", func() {
 			g.Expect(namespaceLabels(g, ns)).NotTo(HaveKey(streamingv1alpha1.NamespaceLabel))
 		}, timeout, interval).Should(Succeed(), "the label should go with the last DashStream")
 
-		Expect(k8sClient.Create(ctx, hpaV2(ns, "late", "apps/v1", "Deployment", server))).To(Succeed(),
+		Expect(k8sClient.Create(ctx, testobjects.HPAv2(ns, "late", "apps/v1", "Deployment", server))).To(Succeed(),
 			"without a DashStream, nothing is pinned")
 	})
 })
@@ -289,34 +291,6 @@ func expectDenied(err error, parts ...string) {
 	Expect(apierrors.IsForbidden(err)).To(BeTrue(), "want a denial (403), got %v", err)
 	for _, p := range parts {
 		Expect(err.Error()).To(ContainSubstring(p))
-	}
-}
-
-func hpaV2(ns, name, apiVersion, kind, target string) *autoscalingv2.HorizontalPodAutoscaler {
-	return &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
-			MinReplicas:    ptr.To[int32](1),
-			MaxReplicas:    5,
-		},
-	}
-}
-
-func hpaV1(ns, name, apiVersion, kind, target string) *autoscalingv1.HorizontalPodAutoscaler {
-	return &autoscalingv1.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
-			MaxReplicas:    5,
-		},
-	}
-}
-
-func scaleTo(ns, name string, n int32) *autoscalingv1.Scale {
-	return &autoscalingv1.Scale{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       autoscalingv1.ScaleSpec{Replicas: n},
 	}
 }
 
@@ -392,7 +366,7 @@ func scaleWebhookDown(ns, pinned string) {
 		// later spec meets the outage.
 		Eventually(func() error {
 			return k8sClient.SubResource("scale").Update(ctx, deploymentNamed(ns, pinned),
-				client.WithSubResourceBody(scaleTo(ns, pinned, 2)), client.DryRunAll)
+				client.WithSubResourceBody(testobjects.Scale(ns, pinned, 2)), client.DryRunAll)
 		}, timeout, interval).Should(MatchError(ContainSubstring("may not be scaled")))
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 var _ = Describe("A DashStream in backplane mode None", func() {
@@ -103,7 +105,8 @@ var _ = Describe("A DashStream in backplane mode None", func() {
 		scaleWebhookDown(ns, dep.Name)
 
 		Eventually(func() error {
-			return k8sClient.SubResource("scale").Update(ctx, dep, client.WithSubResourceBody(scaleTo(ns, dep.Name, 3)))
+			return k8sClient.SubResource("scale").Update(ctx, dep,
+				client.WithSubResourceBody(testobjects.Scale(ns, dep.Name, 3)))
 		}, timeout, interval).Should(Succeed(), "with the webhook down, its Ignore policy lets the scale through")
 
 		Eventually(func(g Gomega) {

@@ -14,6 +14,7 @@ import (
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // expected is, for each webhook Register serves, what its error replies
@@ -55,7 +56,7 @@ func TestMalformedReviewIsAnError(t *testing.T) {
 // JSON is refused before any handler sees it.
 func TestWrongContentTypeIsAnError(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	body := hpaReview(kindHPAv2, hpaV2(teamA, "load", "apps/v1", "Deployment", "checkout"), nil).body()
+	body := hpaReview(kindHPAv2, testobjects.HPAv2(teamA, "load", "apps/v1", "Deployment", "checkout"), nil).body()
 	req := newPost(dsadmission.PathHPA, body)
 	req.Header.Set("Content-Type", "application/yaml")
 	rec := httptest.NewRecorder()
@@ -72,7 +73,7 @@ func TestWrongContentTypeIsAnError(t *testing.T) {
 // no object, or an empty request: each handler says what it expected.
 func TestReviewWithoutObjectIsAnError(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	hpa := hpaReview(kindHPAv2, hpaV2(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
+	hpa := hpaReview(kindHPAv2, testobjects.HPAv2(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
 	hpa.object = nil
 	scale := scaleReview(pinnedServer, 2)
 	scale.object = nil
@@ -105,9 +106,9 @@ func TestReviewWithoutObjectIsAnError(t *testing.T) {
 // wrong types: an error reply that names the kind expected.
 func TestUndecodableObjectIsAnError(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	hpa := hpaReview(kindHPAv2, hpaV2(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
+	hpa := hpaReview(kindHPAv2, testobjects.HPAv2(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
 	hpa.rawObject = []byte(`{"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","spec":5}`)
-	hpaV1 := hpaReview(kindHPAv1, hpaV1(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
+	hpaV1 := hpaReview(kindHPAv1, testobjects.HPAv1(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil)
 	hpaV1.rawObject = []byte(`{"spec":{"scaleTargetRef":{"name":7}}}`)
 	scale := scaleReview(pinnedServer, 2)
 	scale.rawObject = []byte(`{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":"two"}}`)
@@ -149,7 +150,7 @@ func TestUnexpectedKindIsAnError(t *testing.T) {
 		{dsadmission.PathHPA, scaleReview(pinnedServer, 3), "autoscaling/v1 and v2 HorizontalPodAutoscalers"},
 		{dsadmission.PathScale, deploymentReview("alice", pinnedServer, ptr.To[int32](1), ptr.To[int32](1)),
 			"deployments/scale"},
-		{dsadmission.PathScale, withSubresource(hpaReview(kindHPAv1, hpaV1(teamA, "load", "", "Deployment",
+		{dsadmission.PathScale, withSubresource(hpaReview(kindHPAv1, testobjects.HPAv1(teamA, "load", "", "Deployment",
 			pinnedServer), nil), "scale"), "autoscaling/v1 Scale"},
 		{dsadmission.PathDeployment, scaleReview(pinnedServer, 3), expected[dsadmission.PathDeployment]},
 		{dsadmission.PathDeployment, dashStreamReview(dashStream(teamA, "events", "")),
@@ -189,8 +190,8 @@ func TestUnreadableCacheIsAnError(t *testing.T) {
 		}).Build()
 	srv := newWebhookServerWith(broken)
 	cases := map[string][]byte{
-		dsadmission.PathHPA: hpaReview(kindHPAv2, hpaV2(teamA, "load", "apps/v1", "Deployment", pinnedServer),
-			nil).body(),
+		dsadmission.PathHPA: hpaReview(kindHPAv2,
+			testobjects.HPAv2(teamA, "load", "apps/v1", "Deployment", pinnedServer), nil).body(),
 		dsadmission.PathScale:      scaleReview(pinnedServer, 2).body(),
 		dsadmission.PathDeployment: deploymentReview("alice", pinnedServer, ptr.To[int32](1), ptr.To[int32](2)).body(),
 		dsadmission.PathDashStream: dashStreamReview(

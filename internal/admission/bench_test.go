@@ -16,6 +16,7 @@ import (
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // The handler benchmarks time one decision: the handler's Handle, given
@@ -46,10 +47,12 @@ type benchCase struct {
 func benchCases() []benchCase {
 	return []benchCase{
 		{"HPA", "allowed", dsadmission.PathHPA,
-			hpaReview(kindHPAv2, hpaV2(benchNS, "cpu", "apps/v1", "Deployment", "stream-1-websocket-server"), nil),
+			hpaReview(kindHPAv2,
+				testobjects.HPAv2(benchNS, "cpu", "apps/v1", "Deployment", "stream-1-websocket-server"), nil),
 			true},
 		{"HPA", "denied", dsadmission.PathHPA,
-			hpaReview(kindHPAv2, hpaV2(benchNS, "load", "apps/v1", "Deployment", "stream-0-websocket-server"), nil),
+			hpaReview(kindHPAv2,
+				testobjects.HPAv2(benchNS, "load", "apps/v1", "Deployment", "stream-0-websocket-server"), nil),
 			false},
 		{"Scale", "allowed", dsadmission.PathScale, benchScale(1), true},
 		{"Scale", "denied", dsadmission.PathScale, benchScale(2), false},
@@ -176,8 +179,8 @@ func benchObjects() []client.Object {
 		for i := range benchStreamsPerNamespace {
 			objs = append(objs, dashStream(ns, fmt.Sprintf("stream-%d", i), modes[i%len(modes)]))
 		}
-		objs = append(objs, hpaV2(ns, "legacy", "apps/v1", "Deployment", "stream-3-websocket-server"),
-			hpaV2(ns, "web", "apps/v1", "Deployment", "frontend"))
+		objs = append(objs, testobjects.HPAv2(ns, "legacy", "apps/v1", "Deployment", "stream-3-websocket-server"),
+			testobjects.HPAv2(ns, "web", "apps/v1", "Deployment", "frontend"))
 	}
 
 	return objs

@@ -6,18 +6,17 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
+
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // TestMain silences controller-runtime's logger, which would otherwise
@@ -71,9 +70,9 @@ func fixture() []client.Object {
 		dashStream(teamA, "legacy", ""),
 		dashStream(teamA, "fanout", streamingv1alpha1.BackplanePerPodConsumerGroup),
 		dashStream(teamA, "relay", streamingv1alpha1.BackplaneBroadcast),
-		hpaV2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer),
-		hpaV2(teamA, "fanout-load", "apps/v1", "Deployment", "fanout-websocket-server"),
-		hpaV2(teamA, "cpu", "apps/v1", "Deployment", "checkout"),
+		testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer),
+		testobjects.HPAv2(teamA, "fanout-load", "apps/v1", "Deployment", "fanout-websocket-server"),
+		testobjects.HPAv2(teamA, "cpu", "apps/v1", "Deployment", "checkout"),
 	}
 }
 
@@ -95,37 +94,6 @@ func dashStream(ns, name string, mode streamingv1alpha1.BackplaneMode) *streamin
 	}
 
 	return ds
-}
-
-func hpaV2(ns, name, apiVersion, kind, target string) *autoscalingv2.HorizontalPodAutoscaler {
-	return &autoscalingv2.HorizontalPodAutoscaler{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
-			MinReplicas:    ptr.To[int32](1),
-			MaxReplicas:    5,
-		},
-	}
-}
-
-func hpaV1(ns, name, apiVersion, kind, target string) *autoscalingv1.HorizontalPodAutoscaler {
-	return &autoscalingv1.HorizontalPodAutoscaler{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v1", Kind: "HorizontalPodAutoscaler"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{APIVersion: apiVersion, Kind: kind, Name: target},
-			MaxReplicas:    5,
-		},
-	}
-}
-
-func scaleOf(ns, name string, replicas int32) *autoscalingv1.Scale {
-	return &autoscalingv1.Scale{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v1", Kind: "Scale"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
-	}
 }
 
 // deployment is a Deployment as the operator renders it; replicas nil

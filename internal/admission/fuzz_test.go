@@ -12,6 +12,7 @@ import (
 
 	streamingv1alpha1 "github.com/dashflow/dashstream-operator/api/v1alpha1"
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // Each fuzz target posts raw AdmissionReview bytes to one webhook, as the
@@ -140,7 +141,7 @@ func withRaw(r request, raw string) request {
 }
 
 func hpaSeeds() [][]byte {
-	pinnedV2 := hpaV2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
+	pinnedV2 := testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
 	labelled := pinnedV2.DeepCopy()
 	labelled.Labels = map[string]string{"team": "streaming"}
 	raised := pinnedV2.DeepCopy()
@@ -151,13 +152,14 @@ func hpaSeeds() [][]byte {
 	return [][]byte{
 		create.body(),
 		v1beta1(create.body()),
-		hpaReview(kindHPAv1, hpaV1(teamA, "v1", "", "Deployment", pinnedServer), nil).body(),
-		hpaReview(kindHPAv1, hpaV1(teamA, "v1", "extensions/v1beta1", "Deployment", "legacy-websocket-server"),
-			nil).body(),
-		hpaReview(kindHPAv2, hpaV2(teamA, "cpu", "apps/v1", "Deployment", "checkout"), nil).body(),
-		hpaReview(kindHPAv2, hpaV2(teamA, "w", "example.com/v1", "Widget", pinnedServer), nil).body(),
-		hpaReview(kindHPAv2, hpaV2(teamA, "f", "apps/v1beta2", "Deployment", "fanout-websocket-server"), nil).body(),
-		hpaReview(kindHPAv2, hpaV2(teamB, "b", "apps/v1", "Deployment", pinnedServer), nil).body(),
+		hpaReview(kindHPAv1, testobjects.HPAv1(teamA, "v1", "", "Deployment", pinnedServer), nil).body(),
+		hpaReview(kindHPAv1,
+			testobjects.HPAv1(teamA, "v1", "extensions/v1beta1", "Deployment", "legacy-websocket-server"), nil).body(),
+		hpaReview(kindHPAv2, testobjects.HPAv2(teamA, "cpu", "apps/v1", "Deployment", "checkout"), nil).body(),
+		hpaReview(kindHPAv2, testobjects.HPAv2(teamA, "w", "example.com/v1", "Widget", pinnedServer), nil).body(),
+		hpaReview(kindHPAv2,
+			testobjects.HPAv2(teamA, "f", "apps/v1beta2", "Deployment", "fanout-websocket-server"), nil).body(),
+		hpaReview(kindHPAv2, testobjects.HPAv2(teamB, "b", "apps/v1", "Deployment", pinnedServer), nil).body(),
 		hpaReview(kindHPAv2, labelled, pinnedV2).body(),
 		hpaReview(kindHPAv2, raised, pinnedV2).body(),
 		withRaw(hpaReview(kindHPAv1, pinnedV2, nil), bare).body(),

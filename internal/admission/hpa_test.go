@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // deploymentAPIVersions are the scaleTargetRef apiVersions under which an
@@ -16,10 +17,10 @@ var deploymentAPIVersions = []string{"apps/v1", "extensions/v1beta1", "apps/v1be
 // hpaOf builds an HPA of kind's version aimed at target.
 func hpaOf(kind metav1.GroupVersionKind, ns, name, apiVersion, targetKind, target string) client.Object {
 	if kind == kindHPAv1 {
-		return hpaV1(ns, name, apiVersion, targetKind, target)
+		return testobjects.HPAv1(ns, name, apiVersion, targetKind, target)
 	}
 
-	return hpaV2(ns, name, apiVersion, targetKind, target)
+	return testobjects.HPAv2(ns, name, apiVersion, targetKind, target)
 }
 
 // TestHPAAimedAtPinnedDeploymentIsDenied checks both HPA versions under
@@ -71,14 +72,16 @@ func TestHPAAllowed(t *testing.T) {
 // target.
 func TestHPAUpdate(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	pinned := func() client.Object { return hpaV2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer) }
+	pinned := func() client.Object {
+		return testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
+	}
 	labelled := pinned()
 	labelled.SetLabels(map[string]string{"team": "streaming"})
 	finalized := pinned()
 	finalized.SetFinalizers([]string{"example.com/keep"})
-	raised := hpaV2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
+	raised := testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
 	raised.Spec.MaxReplicas = 7
-	moved := hpaV2(teamA, "events-load", "apps/v1", "Deployment", "checkout")
+	moved := testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", "checkout")
 
 	cases := []struct {
 		name     string
@@ -107,7 +110,7 @@ func TestHPAUpdate(t *testing.T) {
 // autoscaling/v1 shape as well.
 func TestHPAUpdateOfV1MetadataPasses(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	old := hpaV1(teamA, "events-load", "", "Deployment", pinnedServer)
+	old := testobjects.HPAv1(teamA, "events-load", "", "Deployment", pinnedServer)
 	labelled := old.DeepCopy()
 	labelled.Labels = map[string]string{"team": "streaming"}
 
@@ -125,7 +128,7 @@ func TestHPAUpdateOfV1MetadataPasses(t *testing.T) {
 // target like any spec update.
 func TestHPAUpdateOfAFieldUnknownHereIsASpecUpdate(t *testing.T) {
 	srv := newWebhookServer(fixture()...)
-	old := hpaV2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
+	old := testobjects.HPAv2(teamA, "events-load", "apps/v1", "Deployment", pinnedServer)
 	r := hpaReview(kindHPAv2, old, old)
 	r.rawObject = []byte(`{"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler",` +
 		`"metadata":{"namespace":"team-a","name":"events-load"},"spec":{"scaleTargetRef":` +

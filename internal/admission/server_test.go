@@ -27,6 +27,7 @@ import (
 
 	dsadmission "github.com/dashflow/dashstream-operator/internal/admission"
 	"github.com/dashflow/dashstream-operator/internal/index"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 // webhookServer is the operator's webhook server as Register builds it,
@@ -275,7 +276,7 @@ func scaleReview(name string, n int32) request {
 	return request{
 		kind: kindScale, resource: "deployments", subResource: "scale", op: admissionv1.Update,
 		namespace: teamA, name: name, user: "alice",
-		object: scaleOf(teamA, name, n), oldObject: scaleOf(teamA, name, 1),
+		object: testobjects.Scale(teamA, name, n), oldObject: testobjects.Scale(teamA, name, 1),
 	}
 }
 

@@ -13,14 +13,12 @@ import (
 
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,6 +31,7 @@ import (
 	"github.com/dashflow/dashstream-operator/controllers"
 	"github.com/dashflow/dashstream-operator/internal/admission"
 	"github.com/dashflow/dashstream-operator/internal/serving"
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 const (
@@ -192,7 +191,8 @@ func (h *harness) setWebhooks(b *testing.B, present bool) {
 func (h *harness) waitForWebhooks(b *testing.B) {
 	what := fmt.Sprintf("the API server to see the webhooks present=%v", h.present)
 	h.waitFor(b, what, func() (bool, error) {
-		err := h.c.Create(h.ctx, newHPA(h.ns, "probe", pinnedServer), client.DryRunAll)
+		probe := testobjects.HPAv2(h.ns, "probe", "apps/v1", "Deployment", pinnedServer)
+		err := h.c.Create(h.ctx, probe, client.DryRunAll)
 		if h.present {
 			return apierrors.IsForbidden(err), err
 		}
@@ -226,19 +226,6 @@ func pinnedDashStream(ns string) *streamingv1alpha1.DashStream {
 			Kafka: streamingv1alpha1.KafkaSpec{
 				Brokers: []string{"kafka-0:9092"}, Topic: "events", GroupID: "websocket",
 			},
-		},
-	}
-}
-
-func newHPA(ns, name, target string) *autoscalingv2.HorizontalPodAutoscaler {
-	return &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
-				APIVersion: "apps/v1", Kind: "Deployment", Name: target,
-			},
-			MinReplicas: ptr.To[int32](1),
-			MaxReplicas: 5,
 		},
 	}
 }

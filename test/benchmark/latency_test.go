@@ -9,6 +9,8 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dashflow/dashstream-operator/internal/testobjects"
 )
 
 const (
@@ -100,7 +102,7 @@ func (h *harness) measure(b *testing.B, target string) (with, without []time.Dur
 func (h *harness) createBatch(b *testing.B, target, prefix string, n int) []time.Duration {
 	latencies := make([]time.Duration, 0, n)
 	for i := range n {
-		hpa := newHPA(h.ns, fmt.Sprintf("%s-%d", prefix, i), target)
+		hpa := testobjects.HPAv2(h.ns, fmt.Sprintf("%s-%d", prefix, i), "apps/v1", "Deployment", target)
 		start := time.Now()
 		err := h.c.Create(h.ctx, hpa)
 		latencies = append(latencies, time.Since(start))
